@@ -1,0 +1,94 @@
+# Userspace live patching with RPM delivery.  `make` builds into build/.
+VERSION := 0.1.0
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib64
+MANDIR ?= $(PREFIX)/share/man
+DESTDIR ?=
+
+CC ?= gcc
+CFLAGS ?= -O2 -g
+STRICT := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror
+CPPFLAGS += -Ilibpulp/include -Ilibpulp/lib -DULP_VERSION='"$(VERSION)"'
+B := build
+
+LIB_SRC := $(wildcard libpulp/lib/*.c)
+TOOL_SRC := $(wildcard libpulp/tool/*.c)
+LIB_OBJ := $(LIB_SRC:libpulp/%.c=$(B)/obj/%.o)
+TOOL_OBJ := $(TOOL_SRC:libpulp/%.c=$(B)/obj/%.o)
+HEADERS := $(wildcard libpulp/lib/*.h libpulp/tool/*.h libpulp/include/ulp/*.h)
+
+BUILD_DEPS := gcc make libelf-dev libssl-dev
+TEST_DEPS := bats bats-assert bats-support python3 binutils
+FUZZ_DEPS := clang libclang-rt-14-dev
+
+.PHONY: all deps test-deps fixtures check demo bench fuzz install clean format
+
+all: $(B)/ulp $(B)/libpulp.so.0 $(B)/libulp.a
+
+$(B)/obj/%.o: libpulp/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(STRICT) $(CFLAGS) $(CPPFLAGS) -fPIC -c -o $@ $<
+
+$(B)/libulp.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(B)/ulp: $(TOOL_OBJ) $(B)/libulp.a
+	$(CC) $(CFLAGS) -o $@ $(TOOL_OBJ) $(B)/libulp.a -lelf -lcrypto
+
+# The runtime: no dependencies beyond libc, nothing exported but its API.
+$(B)/libpulp.so.0: libpulp/runtime/runtime.c libpulp/include/ulp/state.h
+	@mkdir -p $(B)
+	$(CC) $(STRICT) $(CFLAGS) -Ilibpulp/include -fPIC -shared \
+	  -fvisibility=hidden -Wl,-soname,libpulp.so.0 -o $@ $<
+	ln -sf libpulp.so.0 $(B)/libpulp.so
+
+# Installs what is missing with apt-get (needs root); quiet when all is there.
+define need
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
+endef
+
+deps:
+	$(call need,$(BUILD_DEPS))
+
+test-deps: deps
+	$(call need,$(TEST_DEPS))
+
+fixtures: all
+	$(MAKE) -C tests/fixtures OUT=$(CURDIR)/$(B)/tests
+
+check: test-deps
+	$(MAKE) all
+	$(MAKE) fixtures
+	ULP_BUILD=$(CURDIR)/$(B) bats tests/
+
+demo: deps
+	$(MAKE) all
+	$(MAKE) fixtures
+	ULP_BUILD=$(CURDIR)/$(B) tests/demo.sh
+
+bench: deps
+	$(MAKE) all
+	$(MAKE) fixtures
+	ULP_BUILD=$(CURDIR)/$(B) tests/bench/run.sh
+
+FUZZ_SECONDS ?= 60
+fuzz:
+	$(call need,$(FUZZ_DEPS) $(BUILD_DEPS))
+	$(MAKE) -C tests/fuzz SECONDS=$(FUZZ_SECONDS)
+
+install: all
+	install -D -m 0755 $(B)/ulp $(DESTDIR)$(BINDIR)/ulp
+	install -D -m 0755 $(B)/libpulp.so.0 $(DESTDIR)$(LIBDIR)/libpulp.so.0
+	ln -sf libpulp.so.0 $(DESTDIR)$(LIBDIR)/libpulp.so
+	install -D -m 0644 libpulp/man/ulp.1 $(DESTDIR)$(MANDIR)/man1/ulp.1
+	install -D -m 0644 libpulp/man/libpulp.7 $(DESTDIR)$(MANDIR)/man7/libpulp.7
+
+format:
+	clang-format -i $(LIB_SRC) $(TOOL_SRC) libpulp/runtime/*.c $(HEADERS)
+
+clean:
+	rm -rf $(B)

@@ -1,0 +1,52 @@
+/* A running process as the tool sees it: its maps, its runtime, the
+   libraries it maps (with the build-ID of the mapped copy) and its state
+   block.  ELF facts are cached by the mapped file's device and inode, so
+   200 processes mapping one library cost one ELF read.  */
+#ifndef ULP_PROCESS_H
+#define ULP_PROCESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "metadata.h"
+#include "proc.h"
+#include "ulp/state.h"
+
+struct ulp_process
+{
+  pid_t pid;
+  char name[64];
+  struct ulp_maps maps;
+  uint64_t runtime; /* address of __ulp_runtime, 0 without the runtime */
+  int mem_fd;
+};
+
+struct ulp_library
+{
+  const char *path;
+  uint64_t base;
+  uint8_t build_id[ULP_BUILD_ID_MAX];
+  size_t build_id_len;
+  size_t patchable; /* number of patchable function entries */
+};
+
+int ulp_process_open(pid_t pid, struct ulp_process *p);
+void ulp_process_close(struct ulp_process *p);
+
+/* 0 found, 1 not mapped, -1 error.  */
+int ulp_process_library(struct ulp_process *p, const char *name,
+                        struct ulp_library *lib);
+/* Calls VISIT for every mapped library with patchable functions.  */
+int ulp_process_livepatchable(struct ulp_process *p,
+                              void (*visit)(const struct ulp_library *, void *),
+                              void *ctx);
+
+int ulp_process_read(struct ulp_process *p, uint64_t addr, void *buf,
+                     size_t len);
+int ulp_process_write(struct ulp_process *p, uint64_t addr, const void *buf,
+                      size_t len);
+/* Reads the state block: header, the used part of the tables.  */
+int ulp_process_read_state(struct ulp_process *p, struct ulp_runtime *st);
+
+#endif

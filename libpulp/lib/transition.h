@@ -1,0 +1,73 @@
+/* Moving processes from their old code to their new code with ptrace.
+
+   All jobs (one per process) advance concurrently in one event loop, so a
+   trigger costs about one scheduling round of the busiest target rather
+   than the sum over targets.  For each job:
+     1. seize every thread (without stopping it);
+     2. when containers must be loaded, borrow one thread that is in a safe
+        place and make it call the runtime's loader while the other threads
+        keep running;
+     3. stop every thread, call the job's STOPPED callback with their
+        program counters (it writes the new code), release them.
+   The callback may ask to try again later (a thread in the middle of a
+   patch area); the job then resumes the process and backs off.
+
+   The event loop waits with waitpid(-1): run it in a process whose only
+   children are the ones it traces.  */
+#ifndef ULP_TRANSITION_H
+#define ULP_TRANSITION_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "process.h"
+
+struct ulp_thread;
+
+enum ulp_stop_result
+{
+  ULP_STOP_DONE = 0,
+  ULP_STOP_RETRY = 1,
+  ULP_STOP_FAILED = -1
+};
+
+struct ulp_job
+{
+  struct ulp_process *proc;
+  size_t nloads;
+  const char **load_paths;
+  uint64_t *load_bases; /* filled in by the transition */
+  void *ctx;
+  /* Runs with every thread stopped.  On failure it sets ulp_error.  */
+  enum ulp_stop_result (*stopped)(struct ulp_job *job, const uint64_t *pcs,
+                                  size_t npcs);
+
+  /* Results.  */
+  int failed;
+  char reason[512];
+  int64_t stopped_ns;    /* all threads stopped until released */
+  int64_t thread_max_ns; /* longest time any one thread was held */
+  int attempts;
+
+  /* Private to transition.c.  */
+  int phase;
+  struct ulp_thread *threads;
+  size_t nthreads, threads_cap;
+  size_t candidate, borrowed, load_index;
+  int64_t deadline, wake_at;
+  uint64_t load_entry, trap_addr;
+  void *saved_regs;
+};
+
+struct ulp_transition_options
+{
+  double timeout; /* seconds, per job */
+  int retries;
+};
+
+void ulp_transition_run(struct ulp_job *jobs, size_t n,
+                        const struct ulp_transition_options *options);
+void ulp_job_free(struct ulp_job *job);
+
+#endif

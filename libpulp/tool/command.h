@@ -1,0 +1,20 @@
+/* The ulp subcommands, one file each.  */
+#ifndef ULP_COMMAND_H
+#define ULP_COMMAND_H
+
+int cmd_livepatchable(int argc, char **argv);
+int cmd_packer(int argc, char **argv);
+int cmd_dump(int argc, char **argv);
+int cmd_trigger(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_patches(int argc, char **argv);
+
+/* Exit statuses shared by every subcommand.  */
+enum
+{
+  ULP_EXIT_OK = 0,
+  ULP_EXIT_FAILED = 1,
+  ULP_EXIT_USAGE = 2
+};
+
+#endif
