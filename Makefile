@@ -28,7 +28,7 @@ all: $(B)/ulp $(B)/libpulp.so.0 $(B)/libulp.a
 
 $(B)/obj/%.o: libpulp/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(STRICT) $(CFLAGS) $(CPPFLAGS) -fPIC -c -o $@ $<
+	@echo "  CC $<"; $(CC) $(STRICT) $(CFLAGS) $(CPPFLAGS) -fPIC -c -o $@ $<
 
 $(B)/libulp.a: $(LIB_OBJ)
 	rm -f $@

@@ -8,65 +8,65 @@
 #include "error.h"
 
 static int
-read_sections(struct ulp_elf *e, struct ulp_container *c)
+read_sections (struct ulp_elf *e, struct ulp_container *c)
 {
   const uint8_t *data;
   size_t len;
-  int rc = ulp_elf_section(e, ULP_SECTION_APPLY, &data, &len);
+  int rc = ulp_elf_section (e, ULP_SECTION_APPLY, &data, &len);
   if (rc != 0)
     return rc < 0 ? -1
-                  : ulp_fail("no live patch metadata (section %s); pack it "
-                             "with 'ulp packer'",
-                             ULP_SECTION_APPLY);
-  if (ulp_metadata_decode(data, len, &c->meta) < 0)
+                  : ulp_fail ("no live patch metadata (section %s); pack it "
+                              "with 'ulp packer'",
+                              ULP_SECTION_APPLY);
+  if (ulp_metadata_decode (data, len, &c->meta) < 0)
     return -1;
-  rc = ulp_elf_section(e, ULP_SECTION_REVERT, &data, &len);
+  rc = ulp_elf_section (e, ULP_SECTION_REVERT, &data, &len);
   if (rc != 0)
     return rc < 0 ? -1
-                  : ulp_fail("no revert metadata (section %s)",
-                             ULP_SECTION_REVERT);
-  if (ulp_revert_decode(data, len, &c->rev) < 0)
+                  : ulp_fail ("no revert metadata (section %s)",
+                              ULP_SECTION_REVERT);
+  if (ulp_revert_decode (data, len, &c->rev) < 0)
     return -1;
-  if (memcmp(c->rev.id, c->meta.id, ULP_ID_LEN) != 0
-      || strcmp(c->rev.target, c->meta.target) != 0)
-    return ulp_fail("%s and %s metadata disagree", ULP_SECTION_APPLY,
-                    ULP_SECTION_REVERT);
+  if (memcmp (c->rev.id, c->meta.id, ULP_ID_LEN) != 0
+      || strcmp (c->rev.target, c->meta.target) != 0)
+    return ulp_fail ("%s and %s metadata disagree", ULP_SECTION_APPLY,
+                     ULP_SECTION_REVERT);
   return 0;
 }
 
 int
-ulp_container_open(const char *path, struct ulp_container *c)
+ulp_container_open (const char *path, struct ulp_container *c)
 {
   char resolved[PATH_MAX];
-  memset(c, 0, sizeof *c);
-  struct ulp_elf *e = ulp_elf_open(path);
+  memset (c, 0, sizeof *c);
+  struct ulp_elf *e = ulp_elf_open (path);
   if (!e)
     return -1;
   int rc = 0;
-  if (!ulp_elf_is_shared_object(e))
-    rc = ulp_fail("%s: not a shared object", path);
-  else if (read_sections(e, c) < 0)
+  if (!ulp_elf_is_shared_object (e))
+    rc = ulp_fail ("%s: not a shared object", path);
+  else if (read_sections (e, c) < 0)
     rc = -1;
-  ulp_elf_close(e);
-  if (rc == 0 && !realpath(path, resolved))
-    rc = ulp_fail("%s: %s", path, strerror(errno));
+  ulp_elf_close (e);
+  if (rc == 0 && !realpath (path, resolved))
+    rc = ulp_fail ("%s: %s", path, strerror (errno));
   if (rc == 0) {
-    c->path = strdup(resolved);
-    c->label = strdup(path);
+    c->path = strdup (resolved);
+    c->label = strdup (path);
     return 0;
   }
-  if (strncmp(ulp_error(), path, strlen(path)) != 0)
-    ulp_fail("%s: %s", path, ulp_error());
-  ulp_container_free(c);
+  if (strncmp (ulp_error (), path, strlen (path)) != 0)
+    ulp_fail ("%s: %s", path, ulp_error ());
+  ulp_container_free (c);
   return -1;
 }
 
 void
-ulp_container_free(struct ulp_container *c)
+ulp_container_free (struct ulp_container *c)
 {
-  ulp_metadata_free(&c->meta);
-  ulp_revert_free(&c->rev);
-  free(c->path);
-  free(c->label);
-  memset(c, 0, sizeof *c);
+  ulp_metadata_free (&c->meta);
+  ulp_revert_free (&c->rev);
+  free (c->path);
+  free (c->label);
+  memset (c, 0, sizeof *c);
 }

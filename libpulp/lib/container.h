@@ -12,7 +12,7 @@ struct ulp_container
   struct ulp_revert_meta rev;
 };
 
-int ulp_container_open(const char *path, struct ulp_container *c);
-void ulp_container_free(struct ulp_container *c);
+int ulp_container_open (const char *path, struct ulp_container *c);
+void ulp_container_free (struct ulp_container *c);
 
 #endif

@@ -8,7 +8,7 @@
 #define MAX_DESC_FUNCS 1024
 
 static char *
-trimmed_copy(const char *start, size_t len)
+trimmed_copy (const char *start, size_t len)
 {
   while (len && (start[0] == ' ' || start[0] == '\t')) {
     start++;
@@ -18,31 +18,31 @@ trimmed_copy(const char *start, size_t len)
          && (start[len - 1] == ' ' || start[len - 1] == '\t'
              || start[len - 1] == '\r'))
     len--;
-  char *s = malloc(len + 1);
+  char *s = malloc (len + 1);
   if (s) {
-    memcpy(s, start, len);
+    memcpy (s, start, len);
     s[len] = '\0';
   }
   return s;
 }
 
 static char *
-resolve_path(char *path, const char *base_dir)
+resolve_path (char *path, const char *base_dir)
 {
   if (path[0] == '/' || !base_dir)
     return path;
-  size_t n = strlen(base_dir) + strlen(path) + 2;
-  char *full = malloc(n);
+  size_t n = strlen (base_dir) + strlen (path) + 2;
+  char *full = malloc (n);
   if (full)
-    snprintf(full, n, "%s/%s", base_dir, path);
-  free(path);
+    snprintf (full, n, "%s/%s", base_dir, path);
+  free (path);
   return full;
 }
 
 /* Symbol names: identifier characters plus '.', '@' and '$', which appear
    in compiler-generated local and versioned symbols.  */
 static int
-is_symbol_name(const char *s)
+is_symbol_name (const char *s)
 {
   if (!*s)
     return 0;
@@ -57,43 +57,43 @@ is_symbol_name(const char *s)
 }
 
 static int
-parse_function(struct ulp_description *desc, char *line, int lineno)
+parse_function (struct ulp_description *desc, char *line, int lineno)
 {
-  char *colon = strchr(line, ':');
+  char *colon = strchr (line, ':');
   if (line[0] == '#')
-    return ulp_fail("%d: references ('#' lines) are not supported", lineno);
-  if (!colon || strchr(colon + 1, ':'))
-    return ulp_fail("%d: expected old_function:new_function, got '%s'", lineno,
-                    line);
+    return ulp_fail ("%d: references ('#' lines) are not supported", lineno);
+  if (!colon || strchr (colon + 1, ':'))
+    return ulp_fail ("%d: expected old_function:new_function, got '%s'", lineno,
+                     line);
   *colon = '\0';
-  char *old_name = trimmed_copy(line, strlen(line));
-  char *new_name = trimmed_copy(colon + 1, strlen(colon + 1));
-  if (!old_name || !new_name || !is_symbol_name(old_name)
-      || !is_symbol_name(new_name)) {
-    free(old_name);
-    free(new_name);
-    return ulp_fail("%d: expected old_function:new_function with symbol "
-                    "names",
-                    lineno);
+  char *old_name = trimmed_copy (line, strlen (line));
+  char *new_name = trimmed_copy (colon + 1, strlen (colon + 1));
+  if (!old_name || !new_name || !is_symbol_name (old_name)
+      || !is_symbol_name (new_name)) {
+    free (old_name);
+    free (new_name);
+    return ulp_fail ("%d: expected old_function:new_function with symbol "
+                     "names",
+                     lineno);
   }
   for (size_t i = 0; i < desc->nfuncs; i++)
-    if (strcmp(desc->funcs[i].old_name, old_name) == 0) {
-      free(old_name);
-      free(new_name);
-      return ulp_fail("%d: duplicate function '%s' (first on line %d)", lineno,
-                      desc->funcs[i].old_name, desc->funcs[i].line);
+    if (strcmp (desc->funcs[i].old_name, old_name) == 0) {
+      free (old_name);
+      free (new_name);
+      return ulp_fail ("%d: duplicate function '%s' (first on line %d)", lineno,
+                       desc->funcs[i].old_name, desc->funcs[i].line);
     }
   if (desc->nfuncs == MAX_DESC_FUNCS) {
-    free(old_name);
-    free(new_name);
-    return ulp_fail("%d: more than %d functions", lineno, MAX_DESC_FUNCS);
+    free (old_name);
+    free (new_name);
+    return ulp_fail ("%d: more than %d functions", lineno, MAX_DESC_FUNCS);
   }
   struct ulp_desc_func *grown
-      = realloc(desc->funcs, (desc->nfuncs + 1) * sizeof *grown);
+      = realloc (desc->funcs, (desc->nfuncs + 1) * sizeof *grown);
   if (!grown) {
-    free(old_name);
-    free(new_name);
-    return ulp_fail("%d: out of memory", lineno);
+    free (old_name);
+    free (new_name);
+    return ulp_fail ("%d: out of memory", lineno);
   }
   desc->funcs = grown;
   desc->funcs[desc->nfuncs++]
@@ -102,88 +102,92 @@ parse_function(struct ulp_description *desc, char *line, int lineno)
 }
 
 static int
-parse_line(struct ulp_description *desc, char *line, int lineno,
-           const char *base_dir)
+parse_line (struct ulp_description *desc, char *line, int lineno,
+            const char *base_dir)
 {
   if (!desc->container) {
     if (line[0] == '@')
-      return ulp_fail("%d: missing container line before the '@' line", lineno);
-    desc->container = resolve_path(trimmed_copy(line, strlen(line)), base_dir);
+      return ulp_fail ("%d: missing container line before the '@' line",
+                       lineno);
+    desc->container
+        = resolve_path (trimmed_copy (line, strlen (line)), base_dir);
     desc->container_line = lineno;
-    return desc->container ? 0 : ulp_fail("%d: out of memory", lineno);
+    return desc->container ? 0 : ulp_fail ("%d: out of memory", lineno);
   }
   if (!desc->target) {
     if (line[0] != '@')
-      return ulp_fail("%d: missing '@' line naming the target library", lineno);
-    char *path = trimmed_copy(line + 1, strlen(line + 1));
+      return ulp_fail ("%d: missing '@' line naming the target library",
+                       lineno);
+    char *path = trimmed_copy (line + 1, strlen (line + 1));
     if (path && !path[0]) {
-      free(path);
-      return ulp_fail("%d: empty target library path after '@'", lineno);
+      free (path);
+      return ulp_fail ("%d: empty target library path after '@'", lineno);
     }
-    desc->target = resolve_path(path, base_dir);
+    desc->target = resolve_path (path, base_dir);
     desc->target_line = lineno;
-    return desc->target ? 0 : ulp_fail("%d: out of memory", lineno);
+    return desc->target ? 0 : ulp_fail ("%d: out of memory", lineno);
   }
   if (line[0] == '@')
-    return ulp_fail("%d: more than one '@' line (one target per patch)",
-                    lineno);
-  return parse_function(desc, line, lineno);
+    return ulp_fail ("%d: more than one '@' line (one target per patch)",
+                     lineno);
+  return parse_function (desc, line, lineno);
 }
 
 static int
-is_blank(const char *s)
+is_blank (const char *s)
 {
-  return s[strspn(s, " \t\r")] == '\0';
+  return s[strspn (s, " \t\r")] == '\0';
 }
 
 int
-ulp_description_parse(const char *text, size_t len, const char *base_dir,
-                      struct ulp_description *desc)
+ulp_description_parse (const char *text, size_t len, const char *base_dir,
+                       struct ulp_description *desc)
 {
-  memset(desc, 0, sizeof *desc);
-  if (memchr(text, '\0', len))
-    return ulp_fail("1: description contains a NUL byte");
+  memset (desc, 0, sizeof *desc);
+  if (memchr (text, '\0', len))
+    return ulp_fail ("1: description contains a NUL byte");
   int lineno = 0;
   size_t pos = 0;
   while (pos < len) {
     const char *start = text + pos;
-    const char *nl = memchr(start, '\n', len - pos);
+    const char *nl = memchr (start, '\n', len - pos);
     size_t n = nl ? (size_t)(nl - start) : len - pos;
     pos += n + (nl ? 1 : 0);
     lineno++;
-    char *line = trimmed_copy(start, n);
+    char *line = trimmed_copy (start, n);
     if (!line) {
-      ulp_description_free(desc);
-      return ulp_fail("%d: out of memory", lineno);
+      ulp_description_free (desc);
+      return ulp_fail ("%d: out of memory", lineno);
     }
-    int rc = is_blank(line) ? 0 : parse_line(desc, line, lineno, base_dir);
-    free(line);
+    int rc = is_blank (line) ? 0 : parse_line (desc, line, lineno, base_dir);
+    free (line);
     if (rc < 0) {
-      ulp_description_free(desc);
+      ulp_description_free (desc);
       return -1;
     }
   }
   int rc = 0;
   if (!desc->container)
-    rc = ulp_fail("1: empty description: expected the container path");
+    rc = ulp_fail ("1: empty description: expected the container path");
   else if (!desc->target)
-    rc = ulp_fail("%d: missing '@' line naming the target library", lineno + 1);
+    rc = ulp_fail ("%d: missing '@' line naming the target library",
+                   lineno + 1);
   else if (desc->nfuncs == 0)
-    rc = ulp_fail("%d: no old_function:new_function lines", lineno + 1);
+    rc = ulp_fail ("%d: no old_function:new_function lines", lineno + 1);
   if (rc < 0)
-    ulp_description_free(desc);
+    ulp_description_free (desc);
   return rc;
 }
 
 void
-ulp_description_free(struct ulp_description *desc)
+ulp_description_free (struct ulp_description *desc)
 {
   for (size_t i = 0; i < desc->nfuncs; i++) {
-    free(desc->funcs[i].old_name);
-    free(desc->funcs[i].new_name);
+    free (desc->funcs[i].old_name);
+    free (desc->funcs[i].new_name);
   }
-  free(desc->funcs);
-  free(desc->container);
-  free(desc->target);
-  memset(desc, 0, sizeof *desc);
+  free (desc->funcs);
+  free (desc->container);
+  free (desc->target);
+  memset (desc, 0, sizeof *desc);
 }

@@ -30,8 +30,8 @@ struct ulp_description
 
 /* On error returns -1 with ulp_error() = "LINE: reason".  Relative paths
    are taken relative to BASE_DIR when it is not NULL.  */
-int ulp_description_parse(const char *text, size_t len, const char *base_dir,
-                          struct ulp_description *desc);
-void ulp_description_free(struct ulp_description *desc);
+int ulp_description_parse (const char *text, size_t len, const char *base_dir,
+                           struct ulp_description *desc);
+void ulp_description_free (struct ulp_description *desc);
 
 #endif

@@ -17,23 +17,23 @@
 #include "error.h"
 
 static uint64_t
-align8(uint64_t v)
+align8 (uint64_t v)
 {
   return (v + 7) & ~(uint64_t)7;
 }
 
 /* The end of everything the source file holds.  */
 static uint64_t
-used_end(Elf *elf, const GElf_Ehdr *ehdr)
+used_end (Elf *elf, const GElf_Ehdr *ehdr)
 {
   uint64_t end = ehdr->e_phoff + (uint64_t)ehdr->e_phnum * ehdr->e_phentsize;
   uint64_t sh_end = ehdr->e_shoff + (uint64_t)ehdr->e_shnum * ehdr->e_shentsize;
   if (sh_end > end)
     end = sh_end;
-  for (Elf_Scn *scn = elf_nextscn(elf, NULL); scn;
-       scn = elf_nextscn(elf, scn)) {
+  for (Elf_Scn *scn = elf_nextscn (elf, NULL); scn;
+       scn = elf_nextscn (elf, scn)) {
     GElf_Shdr shdr;
-    if (gelf_getshdr(scn, &shdr) && shdr.sh_type != SHT_NOBITS
+    if (gelf_getshdr (scn, &shdr) && shdr.sh_type != SHT_NOBITS
         && shdr.sh_offset + shdr.sh_size > end)
       end = shdr.sh_offset + shdr.sh_size;
   }
@@ -41,11 +41,11 @@ used_end(Elf *elf, const GElf_Ehdr *ehdr)
 }
 
 static int
-set_data(Elf_Scn *scn, void *buf, size_t len)
+set_data (Elf_Scn *scn, void *buf, size_t len)
 {
-  Elf_Data *d = elf_newdata(scn);
+  Elf_Data *d = elf_newdata (scn);
   if (!d)
-    return ulp_fail("libelf: %s", elf_errmsg(-1));
+    return ulp_fail ("libelf: %s", elf_errmsg (-1));
   d->d_buf = buf;
   d->d_size = len;
   d->d_type = ELF_T_BYTE;
@@ -55,11 +55,11 @@ set_data(Elf_Scn *scn, void *buf, size_t len)
 }
 
 static const struct ulp_new_section *
-replacement_for(const char *name, const struct ulp_new_section *sections,
-                size_t n)
+replacement_for (const char *name, const struct ulp_new_section *sections,
+                 size_t n)
 {
   for (size_t i = 0; i < n; i++)
-    if (strcmp(sections[i].name, name) == 0)
+    if (strcmp (sections[i].name, name) == 0)
       return &sections[i];
   return NULL;
 }
@@ -71,13 +71,13 @@ struct names
 };
 
 static size_t
-add_name(struct names *names, const char *name)
+add_name (struct names *names, const char *name)
 {
-  size_t offset = names->len, n = strlen(name) + 1;
-  char *grown = realloc(names->buf, names->len + n);
+  size_t offset = names->len, n = strlen (name) + 1;
+  char *grown = realloc (names->buf, names->len + n);
   if (!grown)
     return 0;
-  memcpy(grown + names->len, name, n);
+  memcpy (grown + names->len, name, n);
   names->buf = grown;
   names->len += n;
   return offset;
@@ -86,185 +86,188 @@ add_name(struct names *names, const char *name)
 /* Copies every section of IN at its own offset; sections being replaced
    keep their header but get new data at the end of the file.  */
 static int
-copy_sections(Elf *in, Elf *out, size_t shstrndx,
-              const struct ulp_new_section *sections, size_t n, int *replaced,
-              uint64_t *end)
+copy_sections (Elf *in, Elf *out, size_t shstrndx,
+               const struct ulp_new_section *sections, size_t n, int *replaced,
+               uint64_t *end)
 {
-  for (Elf_Scn *scn = elf_nextscn(in, NULL); scn; scn = elf_nextscn(in, scn)) {
+  for (Elf_Scn *scn = elf_nextscn (in, NULL); scn;
+       scn = elf_nextscn (in, scn)) {
     GElf_Shdr shdr;
-    Elf_Scn *copy = elf_newscn(out);
-    Elf_Data *data = elf_rawdata(scn, NULL);
-    if (!copy || !gelf_getshdr(scn, &shdr))
-      return ulp_fail("libelf: %s", elf_errmsg(-1));
-    const char *name = elf_strptr(in, shstrndx, shdr.sh_name);
+    Elf_Scn *copy = elf_newscn (out);
+    Elf_Data *data = elf_rawdata (scn, NULL);
+    if (!copy || !gelf_getshdr (scn, &shdr))
+      return ulp_fail ("libelf: %s", elf_errmsg (-1));
+    const char *name = elf_strptr (in, shstrndx, shdr.sh_name);
     const struct ulp_new_section *r
-        = name ? replacement_for(name, sections, n) : NULL;
+        = name ? replacement_for (name, sections, n) : NULL;
     if (r) {
       replaced[r - sections] = 1;
-      shdr.sh_offset = *end = align8(*end);
+      shdr.sh_offset = *end = align8 (*end);
       shdr.sh_size = r->len;
       *end += r->len;
-      if (set_data(copy, (void *)r->data, r->len) < 0)
+      if (set_data (copy, (void *)r->data, r->len) < 0)
         return -1;
     } else if (data && data->d_size
-               && set_data(copy, data->d_buf, data->d_size) < 0)
+               && set_data (copy, data->d_buf, data->d_size) < 0)
       return -1;
-    if (!gelf_update_shdr(copy, &shdr))
-      return ulp_fail("libelf: %s", elf_errmsg(-1));
+    if (!gelf_update_shdr (copy, &shdr))
+      return ulp_fail ("libelf: %s", elf_errmsg (-1));
   }
   return 0;
 }
 
 static int
-append_sections(Elf *in, Elf *out, size_t shstrndx,
-                const struct ulp_new_section *sections, size_t n,
-                const int *replaced, uint64_t *end, struct names *names)
+append_sections (Elf *in, Elf *out, size_t shstrndx,
+                 const struct ulp_new_section *sections, size_t n,
+                 const int *replaced, uint64_t *end, struct names *names)
 {
-  Elf_Data *old = elf_rawdata(elf_getscn(in, shstrndx), NULL);
-  if (!old || !(names->buf = malloc(old->d_size)))
-    return ulp_fail("cannot read the section name table");
-  memcpy(names->buf, old->d_buf, old->d_size);
+  Elf_Data *old = elf_rawdata (elf_getscn (in, shstrndx), NULL);
+  if (!old || !(names->buf = malloc (old->d_size)))
+    return ulp_fail ("cannot read the section name table");
+  memcpy (names->buf, old->d_buf, old->d_size);
   names->len = old->d_size;
   for (size_t i = 0; i < n; i++) {
     if (replaced[i])
       continue;
-    Elf_Scn *scn = elf_newscn(out);
+    Elf_Scn *scn = elf_newscn (out);
     GElf_Shdr shdr = { 0 };
     if (!scn)
-      return ulp_fail("libelf: %s", elf_errmsg(-1));
-    shdr.sh_name = add_name(names, sections[i].name);
+      return ulp_fail ("libelf: %s", elf_errmsg (-1));
+    shdr.sh_name = add_name (names, sections[i].name);
     shdr.sh_type = SHT_PROGBITS;
     shdr.sh_addralign = 1;
-    shdr.sh_offset = *end = align8(*end);
+    shdr.sh_offset = *end = align8 (*end);
     shdr.sh_size = sections[i].len;
     *end += sections[i].len;
     if (!shdr.sh_name
-        || set_data(scn, (void *)sections[i].data, sections[i].len) < 0
-        || !gelf_update_shdr(scn, &shdr))
-      return ulp_fail("cannot add section %s", sections[i].name);
+        || set_data (scn, (void *)sections[i].data, sections[i].len) < 0
+        || !gelf_update_shdr (scn, &shdr))
+      return ulp_fail ("cannot add section %s", sections[i].name);
   }
   /* The grown name table moves to the end as well.  */
-  Elf_Scn *strscn = elf_getscn(out, shstrndx);
+  Elf_Scn *strscn = elf_getscn (out, shstrndx);
   GElf_Shdr shdr;
-  Elf_Data *d = strscn ? elf_getdata(strscn, NULL) : NULL;
-  if (!d || !gelf_getshdr(strscn, &shdr))
-    return ulp_fail("libelf: %s", elf_errmsg(-1));
+  Elf_Data *d = strscn ? elf_getdata (strscn, NULL) : NULL;
+  if (!d || !gelf_getshdr (strscn, &shdr))
+    return ulp_fail ("libelf: %s", elf_errmsg (-1));
   d->d_buf = names->buf;
   d->d_size = names->len;
-  shdr.sh_offset = *end = align8(*end);
+  shdr.sh_offset = *end = align8 (*end);
   shdr.sh_size = names->len;
   *end += names->len;
-  return gelf_update_shdr(strscn, &shdr)
+  return gelf_update_shdr (strscn, &shdr)
              ? 0
-             : ulp_fail("libelf: %s", elf_errmsg(-1));
+             : ulp_fail ("libelf: %s", elf_errmsg (-1));
 }
 
 static int
-copy_headers(Elf *in, Elf *out, GElf_Ehdr *ehdr)
+copy_headers (Elf *in, Elf *out, GElf_Ehdr *ehdr)
 {
   size_t nphdr;
-  if (!gelf_newehdr(out, gelf_getclass(in)) || elf_getphdrnum(in, &nphdr) != 0
-      || (nphdr && !gelf_newphdr(out, nphdr)))
-    return ulp_fail("libelf: %s", elf_errmsg(-1));
+  if (!gelf_newehdr (out, gelf_getclass (in))
+      || elf_getphdrnum (in, &nphdr) != 0
+      || (nphdr && !gelf_newphdr (out, nphdr)))
+    return ulp_fail ("libelf: %s", elf_errmsg (-1));
   for (size_t i = 0; i < nphdr; i++) {
     GElf_Phdr phdr;
-    if (!gelf_getphdr(in, (int)i, &phdr)
-        || !gelf_update_phdr(out, (int)i, &phdr))
-      return ulp_fail("libelf: %s", elf_errmsg(-1));
+    if (!gelf_getphdr (in, (int)i, &phdr)
+        || !gelf_update_phdr (out, (int)i, &phdr))
+      return ulp_fail ("libelf: %s", elf_errmsg (-1));
   }
-  return gelf_update_ehdr(out, ehdr) ? 0
-                                     : ulp_fail("libelf: %s", elf_errmsg(-1));
+  return gelf_update_ehdr (out, ehdr)
+             ? 0
+             : ulp_fail ("libelf: %s", elf_errmsg (-1));
 }
 
 static int
-write_copy(int in_fd, int out_fd, const struct ulp_new_section *sections,
-           size_t n)
+write_copy (int in_fd, int out_fd, const struct ulp_new_section *sections,
+            size_t n)
 {
   struct names names = { NULL, 0 };
   int replaced[8] = { 0 };
   int rc = -1;
   size_t shstrndx;
   GElf_Ehdr ehdr;
-  if (n > 8 || elf_version(EV_CURRENT) == EV_NONE)
-    return ulp_fail("libelf unavailable");
-  Elf *in = elf_begin(in_fd, ELF_C_READ, NULL);
-  Elf *out = elf_begin(out_fd, ELF_C_WRITE, NULL);
-  if (!in || elf_kind(in) != ELF_K_ELF || !gelf_getehdr(in, &ehdr)
-      || elf_getshdrstrndx(in, &shstrndx) != 0)
-    ulp_fail("not an ELF file");
+  if (n > 8 || elf_version (EV_CURRENT) == EV_NONE)
+    return ulp_fail ("libelf unavailable");
+  Elf *in = elf_begin (in_fd, ELF_C_READ, NULL);
+  Elf *out = elf_begin (out_fd, ELF_C_WRITE, NULL);
+  if (!in || elf_kind (in) != ELF_K_ELF || !gelf_getehdr (in, &ehdr)
+      || elf_getshdrstrndx (in, &shstrndx) != 0)
+    ulp_fail ("not an ELF file");
   else if (!out)
-    ulp_fail("libelf: %s", elf_errmsg(-1));
+    ulp_fail ("libelf: %s", elf_errmsg (-1));
   else {
-    uint64_t end = used_end(in, &ehdr);
-    elf_flagelf(out, ELF_C_SET, ELF_F_LAYOUT);
-    if (copy_headers(in, out, &ehdr) == 0
-        && copy_sections(in, out, shstrndx, sections, n, replaced, &end) == 0
-        && append_sections(in, out, shstrndx, sections, n, replaced, &end,
-                           &names)
+    uint64_t end = used_end (in, &ehdr);
+    elf_flagelf (out, ELF_C_SET, ELF_F_LAYOUT);
+    if (copy_headers (in, out, &ehdr) == 0
+        && copy_sections (in, out, shstrndx, sections, n, replaced, &end) == 0
+        && append_sections (in, out, shstrndx, sections, n, replaced, &end,
+                            &names)
                == 0) {
-      gelf_getehdr(out, &ehdr);
-      ehdr.e_shoff = align8(end);
-      if (!gelf_update_ehdr(out, &ehdr) || elf_update(out, ELF_C_WRITE) < 0)
-        ulp_fail("libelf: %s", elf_errmsg(-1));
+      gelf_getehdr (out, &ehdr);
+      ehdr.e_shoff = align8 (end);
+      if (!gelf_update_ehdr (out, &ehdr) || elf_update (out, ELF_C_WRITE) < 0)
+        ulp_fail ("libelf: %s", elf_errmsg (-1));
       else
         rc = 0;
     }
   }
   if (out)
-    elf_end(out);
+    elf_end (out);
   if (in)
-    elf_end(in);
-  free(names.buf);
+    elf_end (in);
+  free (names.buf);
   return rc;
 }
 
 static int
-open_temp_beside(const char *path, int in_fd, char **tmp_path)
+open_temp_beside (const char *path, int in_fd, char **tmp_path)
 {
   struct stat st;
-  size_t n = strlen(path) + 16;
-  *tmp_path = malloc(n);
+  size_t n = strlen (path) + 16;
+  *tmp_path = malloc (n);
   if (!*tmp_path)
-    return ulp_fail("out of memory");
-  snprintf(*tmp_path, n, "%s.ulpXXXXXX", path);
-  int fd = mkostemp(*tmp_path, O_CLOEXEC);
-  if (fd < 0 || fstat(in_fd, &st) < 0 || fchmod(fd, st.st_mode & 07777) < 0) {
+    return ulp_fail ("out of memory");
+  snprintf (*tmp_path, n, "%s.ulpXXXXXX", path);
+  int fd = mkostemp (*tmp_path, O_CLOEXEC);
+  if (fd < 0 || fstat (in_fd, &st) < 0 || fchmod (fd, st.st_mode & 07777) < 0) {
     int saved = errno;
     if (fd >= 0) {
-      close(fd);
-      unlink(*tmp_path);
+      close (fd);
+      unlink (*tmp_path);
     }
-    return ulp_fail("cannot create a temporary file: %s", strerror(saved));
+    return ulp_fail ("cannot create a temporary file: %s", strerror (saved));
   }
   return fd;
 }
 
 int
-ulp_elf_embed_sections(const char *path, const struct ulp_new_section *sections,
-                       size_t n)
+ulp_elf_embed_sections (const char *path,
+                        const struct ulp_new_section *sections, size_t n)
 {
   char *tmp = NULL;
-  int in = open(path, O_RDONLY | O_CLOEXEC);
+  int in = open (path, O_RDONLY | O_CLOEXEC);
   if (in < 0)
-    return ulp_fail("%s: %s", path,
-                    errno == ENOENT ? "no such file" : strerror(errno));
-  int fd = open_temp_beside(path, in, &tmp);
+    return ulp_fail ("%s: %s", path,
+                     errno == ENOENT ? "no such file" : strerror (errno));
+  int fd = open_temp_beside (path, in, &tmp);
   if (fd < 0) {
-    close(in);
-    free(tmp);
-    return ulp_fail("%s: %s", path, ulp_error());
+    close (in);
+    free (tmp);
+    return ulp_fail ("%s: %s", path, ulp_error ());
   }
-  int rc = write_copy(in, fd, sections, n);
-  close(in);
-  if (rc == 0 && fsync(fd) < 0)
-    rc = ulp_fail("%s", strerror(errno));
-  close(fd);
-  if (rc == 0 && rename(tmp, path) < 0)
-    rc = ulp_fail("%s: cannot replace: %s", path, strerror(errno));
+  int rc = write_copy (in, fd, sections, n);
+  close (in);
+  if (rc == 0 && fsync (fd) < 0)
+    rc = ulp_fail ("%s", strerror (errno));
+  close (fd);
+  if (rc == 0 && rename (tmp, path) < 0)
+    rc = ulp_fail ("%s: cannot replace: %s", path, strerror (errno));
   if (rc < 0) {
-    unlink(tmp);
-    ulp_fail("%s: %s", path, ulp_error());
+    unlink (tmp);
+    ulp_fail ("%s: %s", path, ulp_error ());
   }
-  free(tmp);
+  free (tmp);
   return rc;
 }

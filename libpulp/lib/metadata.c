@@ -16,7 +16,7 @@ struct writer
 };
 
 static void
-put_bytes(struct writer *w, const void *data, size_t n)
+put_bytes (struct writer *w, const void *data, size_t n)
 {
   if (w->failed)
     return;
@@ -24,7 +24,7 @@ put_bytes(struct writer *w, const void *data, size_t n)
     size_t cap = w->cap ? w->cap * 2 : 256;
     while (cap < w->len + n)
       cap *= 2;
-    uint8_t *grown = realloc(w->buf, cap);
+    uint8_t *grown = realloc (w->buf, cap);
     if (!grown) {
       w->failed = 1;
       return;
@@ -32,37 +32,37 @@ put_bytes(struct writer *w, const void *data, size_t n)
     w->buf = grown;
     w->cap = cap;
   }
-  memcpy(w->buf + w->len, data, n);
+  memcpy (w->buf + w->len, data, n);
   w->len += n;
 }
 
 static void
-put_uint(struct writer *w, uint64_t value, size_t width)
+put_uint (struct writer *w, uint64_t value, size_t width)
 {
   uint8_t bytes[8];
   for (size_t i = 0; i < width; i++)
     bytes[i] = (uint8_t)(value >> (8 * i));
-  put_bytes(w, bytes, width);
+  put_bytes (w, bytes, width);
 }
 
 static void
-put_string(struct writer *w, const char *s)
+put_string (struct writer *w, const char *s)
 {
-  size_t n = strlen(s);
+  size_t n = strlen (s);
   if (n > MAX_NAME) {
     w->failed = 1;
     return;
   }
-  put_uint(w, n, 2);
-  put_bytes(w, s, n);
+  put_uint (w, n, 2);
+  put_bytes (w, s, n);
 }
 
 static int
-finish(struct writer *w, uint8_t **out, size_t *out_len)
+finish (struct writer *w, uint8_t **out, size_t *out_len)
 {
   if (w->failed) {
-    free(w->buf);
-    return ulp_fail("cannot encode metadata (name too long or no memory)");
+    free (w->buf);
+    return ulp_fail ("cannot encode metadata (name too long or no memory)");
   }
   *out = w->buf;
   *out_len = w->len;
@@ -70,35 +70,35 @@ finish(struct writer *w, uint8_t **out, size_t *out_len)
 }
 
 int
-ulp_metadata_encode(const struct ulp_metadata *meta, uint8_t **out,
-                    size_t *out_len)
+ulp_metadata_encode (const struct ulp_metadata *meta, uint8_t **out,
+                     size_t *out_len)
 {
   struct writer w = { 0 };
-  put_bytes(&w, ULP_META_MAGIC, 8);
-  put_uint(&w, ULP_META_VERSION, 4);
-  put_bytes(&w, meta->id, ULP_ID_LEN);
-  put_string(&w, meta->target);
-  put_uint(&w, meta->build_id_len, 1);
-  put_bytes(&w, meta->build_id, meta->build_id_len);
-  put_uint(&w, meta->nfuncs, 4);
+  put_bytes (&w, ULP_META_MAGIC, 8);
+  put_uint (&w, ULP_META_VERSION, 4);
+  put_bytes (&w, meta->id, ULP_ID_LEN);
+  put_string (&w, meta->target);
+  put_uint (&w, meta->build_id_len, 1);
+  put_bytes (&w, meta->build_id, meta->build_id_len);
+  put_uint (&w, meta->nfuncs, 4);
   for (size_t i = 0; i < meta->nfuncs; i++) {
-    put_string(&w, meta->funcs[i].old_name);
-    put_string(&w, meta->funcs[i].new_name);
-    put_uint(&w, meta->funcs[i].old_offset, 8);
-    put_uint(&w, meta->funcs[i].new_offset, 8);
+    put_string (&w, meta->funcs[i].old_name);
+    put_string (&w, meta->funcs[i].new_name);
+    put_uint (&w, meta->funcs[i].old_offset, 8);
+    put_uint (&w, meta->funcs[i].new_offset, 8);
   }
-  return finish(&w, out, out_len);
+  return finish (&w, out, out_len);
 }
 
 int
-ulp_revert_encode(const struct ulp_revert_meta *rev, uint8_t **out,
-                  size_t *out_len)
+ulp_revert_encode (const struct ulp_revert_meta *rev, uint8_t **out,
+                   size_t *out_len)
 {
   struct writer w = { 0 };
-  put_bytes(&w, ULP_REV_MAGIC, 8);
-  put_bytes(&w, rev->id, ULP_ID_LEN);
-  put_string(&w, rev->target);
-  return finish(&w, out, out_len);
+  put_bytes (&w, ULP_REV_MAGIC, 8);
+  put_bytes (&w, rev->id, ULP_ID_LEN);
+  put_string (&w, rev->target);
+  return finish (&w, out, out_len);
 }
 
 /* A bounds-checked reader; the first failure sticks.  */
@@ -110,7 +110,7 @@ struct reader
 };
 
 static int
-take(struct reader *r, void *dst, size_t n, const char *what)
+take (struct reader *r, void *dst, size_t n, const char *what)
 {
   if (r->problem)
     return -1;
@@ -118,17 +118,17 @@ take(struct reader *r, void *dst, size_t n, const char *what)
     r->problem = what;
     return -1;
   }
-  memcpy(dst, r->buf + r->pos, n);
+  memcpy (dst, r->buf + r->pos, n);
   r->pos += n;
   return 0;
 }
 
 static uint64_t
-take_uint(struct reader *r, size_t width, const char *what)
+take_uint (struct reader *r, size_t width, const char *what)
 {
   uint8_t bytes[8] = { 0 };
   uint64_t value = 0;
-  if (take(r, bytes, width, what) < 0)
+  if (take (r, bytes, width, what) < 0)
     return 0;
   for (size_t i = 0; i < width; i++)
     value |= (uint64_t)bytes[i] << (8 * i);
@@ -136,35 +136,35 @@ take_uint(struct reader *r, size_t width, const char *what)
 }
 
 static char *
-take_string(struct reader *r, const char *what)
+take_string (struct reader *r, const char *what)
 {
-  size_t n = take_uint(r, 2, what);
+  size_t n = take_uint (r, 2, what);
   if (r->problem)
     return NULL;
   if (n == 0 || n > MAX_NAME || n > r->len - r->pos) {
     r->problem = what;
     return NULL;
   }
-  if (memchr(r->buf + r->pos, '\0', n)) {
+  if (memchr (r->buf + r->pos, '\0', n)) {
     r->problem = what;
     return NULL;
   }
-  char *s = malloc(n + 1);
+  char *s = malloc (n + 1);
   if (!s) {
     r->problem = "memory";
     return NULL;
   }
-  memcpy(s, r->buf + r->pos, n);
+  memcpy (s, r->buf + r->pos, n);
   s[n] = '\0';
   r->pos += n;
   return s;
 }
 
 static int
-check_magic(struct reader *r, const char *magic)
+check_magic (struct reader *r, const char *magic)
 {
   char found[8];
-  if (take(r, found, 8, "magic") < 0 || memcmp(found, magic, 8) != 0) {
+  if (take (r, found, 8, "magic") < 0 || memcmp (found, magic, 8) != 0) {
     r->problem = "magic";
     return -1;
   }
@@ -172,21 +172,21 @@ check_magic(struct reader *r, const char *magic)
 }
 
 static int
-reader_result(struct reader *r, const char *section)
+reader_result (struct reader *r, const char *section)
 {
   if (r->problem)
-    return ulp_fail("malformed %s metadata: bad or truncated %s", section,
-                    r->problem);
+    return ulp_fail ("malformed %s metadata: bad or truncated %s", section,
+                     r->problem);
   if (r->pos != r->len)
-    return ulp_fail("malformed %s metadata: %zu trailing bytes", section,
-                    r->len - r->pos);
+    return ulp_fail ("malformed %s metadata: %zu trailing bytes", section,
+                     r->len - r->pos);
   return 0;
 }
 
 static void
-decode_funcs(struct reader *r, struct ulp_metadata *meta)
+decode_funcs (struct reader *r, struct ulp_metadata *meta)
 {
-  size_t n = take_uint(r, 4, "function count");
+  size_t n = take_uint (r, 4, "function count");
   if (r->problem)
     return;
   /* Each entry takes at least 22 bytes: reject counts the input cannot
@@ -195,7 +195,7 @@ decode_funcs(struct reader *r, struct ulp_metadata *meta)
     r->problem = "function count";
     return;
   }
-  meta->funcs = calloc(n, sizeof *meta->funcs);
+  meta->funcs = calloc (n, sizeof *meta->funcs);
   if (!meta->funcs) {
     r->problem = "memory";
     return;
@@ -203,66 +203,66 @@ decode_funcs(struct reader *r, struct ulp_metadata *meta)
   for (size_t i = 0; i < n && !r->problem; i++) {
     struct ulp_func_meta *f = &meta->funcs[i];
     meta->nfuncs = i + 1;
-    f->old_name = take_string(r, "old function name");
-    f->new_name = take_string(r, "new function name");
-    f->old_offset = take_uint(r, 8, "old function offset");
-    f->new_offset = take_uint(r, 8, "new function offset");
+    f->old_name = take_string (r, "old function name");
+    f->new_name = take_string (r, "new function name");
+    f->old_offset = take_uint (r, 8, "old function offset");
+    f->new_offset = take_uint (r, 8, "new function offset");
   }
 }
 
 int
-ulp_metadata_decode(const uint8_t *buf, size_t len, struct ulp_metadata *meta)
+ulp_metadata_decode (const uint8_t *buf, size_t len, struct ulp_metadata *meta)
 {
   struct reader r = { buf, len, 0, NULL };
-  memset(meta, 0, sizeof *meta);
-  check_magic(&r, ULP_META_MAGIC);
-  if (take_uint(&r, 4, "version") != ULP_META_VERSION && !r.problem)
+  memset (meta, 0, sizeof *meta);
+  check_magic (&r, ULP_META_MAGIC);
+  if (take_uint (&r, 4, "version") != ULP_META_VERSION && !r.problem)
     r.problem = "version";
-  take(&r, meta->id, ULP_ID_LEN, "patch id");
-  meta->target = take_string(&r, "target name");
-  meta->build_id_len = take_uint(&r, 1, "build-ID length");
+  take (&r, meta->id, ULP_ID_LEN, "patch id");
+  meta->target = take_string (&r, "target name");
+  meta->build_id_len = take_uint (&r, 1, "build-ID length");
   if (!r.problem
       && (meta->build_id_len == 0 || meta->build_id_len > ULP_BUILD_ID_MAX))
     r.problem = "build-ID length";
-  take(&r, meta->build_id, meta->build_id_len, "build-ID");
-  decode_funcs(&r, meta);
-  if (reader_result(&r, ULP_SECTION_APPLY) < 0) {
-    ulp_metadata_free(meta);
+  take (&r, meta->build_id, meta->build_id_len, "build-ID");
+  decode_funcs (&r, meta);
+  if (reader_result (&r, ULP_SECTION_APPLY) < 0) {
+    ulp_metadata_free (meta);
     return -1;
   }
   return 0;
 }
 
 int
-ulp_revert_decode(const uint8_t *buf, size_t len, struct ulp_revert_meta *rev)
+ulp_revert_decode (const uint8_t *buf, size_t len, struct ulp_revert_meta *rev)
 {
   struct reader r = { buf, len, 0, NULL };
-  memset(rev, 0, sizeof *rev);
-  check_magic(&r, ULP_REV_MAGIC);
-  take(&r, rev->id, ULP_ID_LEN, "patch id");
-  rev->target = take_string(&r, "target name");
-  if (reader_result(&r, ULP_SECTION_REVERT) < 0) {
-    ulp_revert_free(rev);
+  memset (rev, 0, sizeof *rev);
+  check_magic (&r, ULP_REV_MAGIC);
+  take (&r, rev->id, ULP_ID_LEN, "patch id");
+  rev->target = take_string (&r, "target name");
+  if (reader_result (&r, ULP_SECTION_REVERT) < 0) {
+    ulp_revert_free (rev);
     return -1;
   }
   return 0;
 }
 
 void
-ulp_metadata_free(struct ulp_metadata *meta)
+ulp_metadata_free (struct ulp_metadata *meta)
 {
   for (size_t i = 0; i < meta->nfuncs; i++) {
-    free(meta->funcs[i].old_name);
-    free(meta->funcs[i].new_name);
+    free (meta->funcs[i].old_name);
+    free (meta->funcs[i].new_name);
   }
-  free(meta->funcs);
-  free(meta->target);
-  memset(meta, 0, sizeof *meta);
+  free (meta->funcs);
+  free (meta->target);
+  memset (meta, 0, sizeof *meta);
 }
 
 void
-ulp_revert_free(struct ulp_revert_meta *rev)
+ulp_revert_free (struct ulp_revert_meta *rev)
 {
-  free(rev->target);
-  memset(rev, 0, sizeof *rev);
+  free (rev->target);
+  memset (rev, 0, sizeof *rev);
 }

@@ -40,16 +40,16 @@ struct ulp_revert_meta
   char *target;
 };
 
-int ulp_metadata_encode(const struct ulp_metadata *meta, uint8_t **out,
-                        size_t *out_len);
-int ulp_metadata_decode(const uint8_t *buf, size_t len,
-                        struct ulp_metadata *meta);
-void ulp_metadata_free(struct ulp_metadata *meta);
+int ulp_metadata_encode (const struct ulp_metadata *meta, uint8_t **out,
+                         size_t *out_len);
+int ulp_metadata_decode (const uint8_t *buf, size_t len,
+                         struct ulp_metadata *meta);
+void ulp_metadata_free (struct ulp_metadata *meta);
 
-int ulp_revert_encode(const struct ulp_revert_meta *rev, uint8_t **out,
-                      size_t *out_len);
-int ulp_revert_decode(const uint8_t *buf, size_t len,
-                      struct ulp_revert_meta *rev);
-void ulp_revert_free(struct ulp_revert_meta *rev);
+int ulp_revert_encode (const struct ulp_revert_meta *rev, uint8_t **out,
+                       size_t *out_len);
+int ulp_revert_decode (const uint8_t *buf, size_t len,
+                       struct ulp_revert_meta *rev);
+void ulp_revert_free (struct ulp_revert_meta *rev);
 
 #endif

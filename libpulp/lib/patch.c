@@ -9,7 +9,7 @@ static const uint8_t jmp_rip[6] = { 0xff, 0x25, 0, 0, 0, 0 };
 #define JMP_SHORT 0xeb
 
 static int
-all_nops(const uint8_t *p, size_t n)
+all_nops (const uint8_t *p, size_t n)
 {
   for (size_t i = 0; i < n; i++)
     if (p[i] != NOP)
@@ -18,29 +18,29 @@ all_nops(const uint8_t *p, size_t n)
 }
 
 static size_t
-entry_nops_at(int endbr)
+entry_nops_at (int endbr)
 {
   return ULP_PAD_BEFORE + (endbr ? ULP_ENDBR_LEN : 0);
 }
 
 static uint8_t
-jump_back(int endbr)
+jump_back (int endbr)
 {
   /* From the end of the 2-byte jump to the start of the pad.  */
-  return (uint8_t)(-(int)(entry_nops_at(endbr) + ULP_PAD_AT));
+  return (uint8_t)(-(int)(entry_nops_at (endbr) + ULP_PAD_AT));
 }
 
 int
-ulp_entry_parse(const uint8_t window[ULP_WINDOW], struct ulp_entry *e)
+ulp_entry_parse (const uint8_t window[ULP_WINDOW], struct ulp_entry *e)
 {
-  e->endbr = memcmp(window + ULP_PAD_BEFORE, endbr64, ULP_ENDBR_LEN) == 0;
-  const uint8_t *entry = window + entry_nops_at(e->endbr);
+  e->endbr = memcmp (window + ULP_PAD_BEFORE, endbr64, ULP_ENDBR_LEN) == 0;
+  const uint8_t *entry = window + entry_nops_at (e->endbr);
   e->target = 0;
-  if (all_nops(window, ULP_PAD_BEFORE) && all_nops(entry, ULP_PAD_AT))
+  if (all_nops (window, ULP_PAD_BEFORE) && all_nops (entry, ULP_PAD_AT))
     return 0;
-  if (memcmp(window, jmp_rip, sizeof jmp_rip) == 0 && entry[0] == JMP_SHORT
-      && entry[1] == jump_back(e->endbr)) {
-    memcpy(&e->target, window + sizeof jmp_rip, 8);
+  if (memcmp (window, jmp_rip, sizeof jmp_rip) == 0 && entry[0] == JMP_SHORT
+      && entry[1] == jump_back (e->endbr)) {
+    memcpy (&e->target, window + sizeof jmp_rip, 8);
     if (e->target)
       return 0;
   }
@@ -48,56 +48,62 @@ ulp_entry_parse(const uint8_t window[ULP_WINDOW], struct ulp_entry *e)
 }
 
 int
-ulp_entry_is_patchable(const uint8_t window[ULP_WINDOW])
+ulp_entry_is_patchable (const uint8_t window[ULP_WINDOW])
 {
   struct ulp_entry e;
-  return ulp_entry_parse(window, &e) == 0 && e.target == 0;
+  return ulp_entry_parse (window, &e) == 0 && e.target == 0;
 }
 
 void
-ulp_entry_render(int endbr, uint64_t target, uint8_t window[ULP_WINDOW])
+ulp_entry_render (int endbr, uint64_t target, uint8_t window[ULP_WINDOW])
 {
-  uint8_t *entry = window + entry_nops_at(endbr);
+  uint8_t *entry = window + entry_nops_at (endbr);
   if (!target) {
-    memset(window, NOP, ULP_PAD_BEFORE);
+    memset (window, NOP, ULP_PAD_BEFORE);
     entry[0] = entry[1] = NOP;
     return;
   }
-  memcpy(window, jmp_rip, sizeof jmp_rip);
-  memcpy(window + sizeof jmp_rip, &target, 8);
+  memcpy (window, jmp_rip, sizeof jmp_rip);
+  memcpy (window + sizeof jmp_rip, &target, 8);
   entry[0] = JMP_SHORT;
-  entry[1] = jump_back(endbr);
+  entry[1] = jump_back (endbr);
 }
 
 /* A thread may rest at the start of the pad (it then takes the new jump)
-   or before the entry NOPs, but not inside the pad's jump or between the
-   two entry NOPs.  */
+   or at the entry NOPs, but not inside the pad or between the two entry
+   NOPs once they are rewritten.  */
 int
-ulp_entry_pc_unsafe(uint64_t func, int endbr, uint64_t pc)
+ulp_entry_move_pc (uint64_t func, const struct ulp_entry *current, uint64_t *pc)
 {
   uint64_t pad = func - ULP_PAD_BEFORE;
-  uint64_t second_nop = pad + entry_nops_at(endbr) + 1;
-  return (pc > pad && pc < func) || pc == second_nop;
+  uint64_t second_nop = pad + entry_nops_at (current->endbr) + 1;
+  int in_pad = *pc > pad && *pc < func;
+  if (!in_pad && *pc != second_nop)
+    return 0;
+  if (current->target)
+    return -1; /* inside our own jump: cannot happen at a stop */
+  *pc = in_pad ? func : second_nop + 1;
+  return 0;
 }
 
 int
-ulp_state_find(const struct ulp_runtime *st, const uint8_t id[ULP_ID_LEN])
+ulp_state_find (const struct ulp_runtime *st, const uint8_t id[ULP_ID_LEN])
 {
   for (uint32_t i = 0; i < st->npatches; i++)
-    if (memcmp(st->patches[i].id, id, ULP_ID_LEN) == 0)
+    if (memcmp (st->patches[i].id, id, ULP_ID_LEN) == 0)
       return (int)i;
   return -1;
 }
 
 void
-ulp_state_remove(struct ulp_runtime *st, size_t index)
+ulp_state_remove (struct ulp_runtime *st, size_t index)
 {
   struct ulp_applied_patch *gone = &st->patches[index];
   uint32_t first = gone->first_func, n = gone->nfuncs;
-  memmove(&st->funcs[first], &st->funcs[first + n],
-          (st->nfuncs - first - n) * sizeof st->funcs[0]);
+  memmove (&st->funcs[first], &st->funcs[first + n],
+           (st->nfuncs - first - n) * sizeof st->funcs[0]);
   st->nfuncs -= n;
-  memmove(gone, gone + 1, (st->npatches - index - 1) * sizeof st->patches[0]);
+  memmove (gone, gone + 1, (st->npatches - index - 1) * sizeof st->patches[0]);
   st->npatches--;
   for (uint32_t i = (uint32_t)index; i < st->npatches; i++)
     st->patches[i].first_func -= n;
@@ -105,43 +111,43 @@ ulp_state_remove(struct ulp_runtime *st, size_t index)
 }
 
 static void
-copy_string(char *dst, size_t cap, const char *src)
+copy_string (char *dst, size_t cap, const char *src)
 {
-  size_t n = strlen(src);
+  size_t n = strlen (src);
   if (n >= cap)
     n = cap - 1;
-  memcpy(dst, src, n);
+  memcpy (dst, src, n);
   dst[n] = '\0';
 }
 
 int
-ulp_state_add(struct ulp_runtime *st, const uint8_t id[ULP_ID_LEN],
-              const char *container, const char *target, uint64_t base,
-              const struct ulp_patched_func *funcs, size_t nfuncs, int64_t now)
+ulp_state_add (struct ulp_runtime *st, const uint8_t id[ULP_ID_LEN],
+               const char *container, const char *target, uint64_t base,
+               const struct ulp_patched_func *funcs, size_t nfuncs, int64_t now)
 {
   if (st->npatches == ULP_MAX_PATCHES)
-    return ulp_fail("too many patches applied (%d)", ULP_MAX_PATCHES);
+    return ulp_fail ("too many patches applied (%d)", ULP_MAX_PATCHES);
   if (st->nfuncs + nfuncs > ULP_MAX_FUNCS)
-    return ulp_fail("too many patched functions (%d)", ULP_MAX_FUNCS);
-  if (strlen(container) >= ULP_PATH_MAX)
-    return ulp_fail("%s: path too long", container);
+    return ulp_fail ("too many patched functions (%d)", ULP_MAX_FUNCS);
+  if (strlen (container) >= ULP_PATH_MAX)
+    return ulp_fail ("%s: path too long", container);
   struct ulp_applied_patch *p = &st->patches[st->npatches++];
-  memset(p, 0, sizeof *p);
-  memcpy(p->id, id, ULP_ID_LEN);
-  copy_string(p->container, sizeof p->container, container);
-  copy_string(p->target, sizeof p->target, target);
+  memset (p, 0, sizeof *p);
+  memcpy (p->id, id, ULP_ID_LEN);
+  copy_string (p->container, sizeof p->container, container);
+  copy_string (p->target, sizeof p->target, target);
   p->container_base = base;
   p->applied_at = now;
   p->first_func = st->nfuncs;
   p->nfuncs = (uint32_t)nfuncs;
-  memcpy(&st->funcs[st->nfuncs], funcs, nfuncs * sizeof *funcs);
+  memcpy (&st->funcs[st->nfuncs], funcs, nfuncs * sizeof *funcs);
   st->nfuncs += (uint32_t)nfuncs;
   st->generation++;
   return 0;
 }
 
 uint64_t
-ulp_state_effective(const struct ulp_runtime *st, uint64_t old_addr)
+ulp_state_effective (const struct ulp_runtime *st, uint64_t old_addr)
 {
   for (uint32_t i = st->npatches; i-- > 0;) {
     const struct ulp_applied_patch *p = &st->patches[i];

@@ -21,20 +21,20 @@ struct ulp_maps
   struct ulp_mapping *v;
 };
 
-int ulp_maps_read(pid_t pid, struct ulp_maps *maps);
-void ulp_maps_free(struct ulp_maps *maps);
+int ulp_maps_read (pid_t pid, struct ulp_maps *maps);
+void ulp_maps_free (struct ulp_maps *maps);
 /* The mapping of file offset 0 of the library whose file name is NAME.  */
-const struct ulp_mapping *ulp_maps_find_library(const struct ulp_maps *maps,
-                                                const char *name);
+const struct ulp_mapping *ulp_maps_find_library (const struct ulp_maps *maps,
+                                                 const char *name);
 /* Whether ADDR lies in an executable mapping of a file whose name starts
    with one of PREFIXES (NULL-terminated).  */
-int ulp_maps_in_code_of(const struct ulp_maps *maps, uint64_t addr,
-                        const char *const *prefixes);
+int ulp_maps_in_code_of (const struct ulp_maps *maps, uint64_t addr,
+                         const char *const *prefixes);
 
-const char *ulp_basename(const char *path);
+const char *ulp_basename (const char *path);
 
-int ulp_proc_pids(pid_t **pids, size_t *n);
-int ulp_proc_tids(pid_t pid, pid_t **tids, size_t *n);
-int ulp_proc_name(pid_t pid, char *buf, size_t len);
+int ulp_proc_pids (pid_t **pids, size_t *n);
+int ulp_proc_tids (pid_t pid, pid_t **tids, size_t *n);
+int ulp_proc_name (pid_t pid, char *buf, size_t len);
 
 #endif

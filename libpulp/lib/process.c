@@ -29,52 +29,53 @@ static size_t nfacts, facts_cap;
 /* Opens the file exactly as mapped, even when it was deleted or replaced
    on disk after the process started.  */
 static struct ulp_elf *
-open_mapped(pid_t pid, const struct ulp_mapping *m)
+open_mapped (pid_t pid, const struct ulp_mapping *m)
 {
   char link[96];
-  snprintf(link, sizeof link, "/proc/%d/map_files/%llx-%llx", (int)pid,
-           (unsigned long long)m->start, (unsigned long long)m->end);
-  int fd = open(link, O_RDONLY | O_CLOEXEC);
+  snprintf (link, sizeof link, "/proc/%d/map_files/%llx-%llx", (int)pid,
+            (unsigned long long)m->start, (unsigned long long)m->end);
+  int fd = open (link, O_RDONLY | O_CLOEXEC);
   if (fd < 0 && !m->deleted)
-    fd = open(m->path, O_RDONLY | O_CLOEXEC);
+    fd = open (m->path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    ulp_fail("%s: cannot open the mapped file: %s", m->path, strerror(errno));
+    ulp_fail ("%s: cannot open the mapped file: %s", m->path, strerror (errno));
     return NULL;
   }
-  return ulp_elf_open_fd(fd, m->path);
+  return ulp_elf_open_fd (fd, m->path);
 }
 
 static size_t
-count_patchable(struct ulp_elf *e)
+count_patchable (struct ulp_elf *e)
 {
   const uint8_t *data;
   size_t len;
-  if (ulp_elf_section(e, "__patchable_function_entries", &data, &len) != 0)
+  if (ulp_elf_section (e, "__patchable_function_entries", &data, &len) != 0)
     return 0;
   return len / 8;
 }
 
 static void
-learn_facts(pid_t pid, const struct ulp_mapping *m, struct elf_facts *f)
+learn_facts (pid_t pid, const struct ulp_mapping *m, struct elf_facts *f)
 {
-  struct ulp_elf *e = open_mapped(pid, m);
+  struct ulp_elf *e = open_mapped (pid, m);
   if (!e) {
-    snprintf(f->error, sizeof f->error, "%s", ulp_error());
+    snprintf (f->error, sizeof f->error, "%s", ulp_error ());
     return;
   }
-  if (ulp_elf_build_id(e, f->build_id, sizeof f->build_id, &f->build_id_len)
+  if (ulp_elf_build_id (e, f->build_id, sizeof f->build_id, &f->build_id_len)
       < 0)
-    snprintf(f->error, sizeof f->error, "%s", ulp_error());
+    snprintf (f->error, sizeof f->error, "%s", ulp_error ());
   else
     f->ok = 1;
-  f->patchable = count_patchable(e);
-  if (strncmp(ulp_basename(m->path), RUNTIME_FILE, strlen(RUNTIME_FILE)) == 0)
-    ulp_elf_find_symbol(e, ULP_STATE_SYMBOL, 0, &f->runtime_offset);
-  ulp_elf_close(e);
+  f->patchable = count_patchable (e);
+  if (strncmp (ulp_basename (m->path), RUNTIME_FILE, strlen (RUNTIME_FILE))
+      == 0)
+    ulp_elf_find_symbol (e, ULP_STATE_SYMBOL, 0, &f->runtime_offset);
+  ulp_elf_close (e);
 }
 
 static const struct elf_facts *
-facts_for(pid_t pid, const struct ulp_mapping *m)
+facts_for (pid_t pid, const struct ulp_mapping *m)
 {
   for (size_t i = 0; i < nfacts; i++)
     if (facts[i].inode == m->inode && facts[i].dev_major == m->dev_major
@@ -82,18 +83,18 @@ facts_for(pid_t pid, const struct ulp_mapping *m)
       return &facts[i];
   if (nfacts == facts_cap) {
     size_t cap = facts_cap ? facts_cap * 2 : 32;
-    struct elf_facts *grown = realloc(facts, cap * sizeof *grown);
+    struct elf_facts *grown = realloc (facts, cap * sizeof *grown);
     if (!grown)
       return NULL;
     facts = grown;
     facts_cap = cap;
   }
   struct elf_facts *f = &facts[nfacts];
-  memset(f, 0, sizeof *f);
+  memset (f, 0, sizeof *f);
   f->dev_major = m->dev_major;
   f->dev_minor = m->dev_minor;
   f->inode = m->inode;
-  learn_facts(pid, m, f);
+  learn_facts (pid, m, f);
   /* Failures to open are about this process, not the file: not cached.  */
   if (f->ok || f->patchable || f->runtime_offset)
     nfacts++;
@@ -101,15 +102,15 @@ facts_for(pid_t pid, const struct ulp_mapping *m)
 }
 
 static void
-find_runtime(struct ulp_process *p)
+find_runtime (struct ulp_process *p)
 {
   for (size_t i = 0; i < p->maps.n; i++) {
     const struct ulp_mapping *m = &p->maps.v[i];
     if (!m->path || m->offset != 0
-        || strncmp(ulp_basename(m->path), RUNTIME_FILE, strlen(RUNTIME_FILE))
+        || strncmp (ulp_basename (m->path), RUNTIME_FILE, strlen (RUNTIME_FILE))
                != 0)
       continue;
-    const struct elf_facts *f = facts_for(p->pid, m);
+    const struct elf_facts *f = facts_for (p->pid, m);
     if (f && f->runtime_offset) {
       p->runtime = m->start + f->runtime_offset;
       return;
@@ -118,133 +119,133 @@ find_runtime(struct ulp_process *p)
 }
 
 int
-ulp_process_open(pid_t pid, struct ulp_process *p)
+ulp_process_open (pid_t pid, struct ulp_process *p)
 {
-  memset(p, 0, sizeof *p);
+  memset (p, 0, sizeof *p);
   p->pid = pid;
   p->mem_fd = -1;
-  if (ulp_proc_name(pid, p->name, sizeof p->name) < 0
-      || ulp_maps_read(pid, &p->maps) < 0)
-    return ulp_fail("no such process");
-  find_runtime(p);
+  if (ulp_proc_name (pid, p->name, sizeof p->name) < 0
+      || ulp_maps_read (pid, &p->maps) < 0)
+    return ulp_fail ("no such process");
+  find_runtime (p);
   return 0;
 }
 
 void
-ulp_process_close(struct ulp_process *p)
+ulp_process_close (struct ulp_process *p)
 {
-  ulp_maps_free(&p->maps);
+  ulp_maps_free (&p->maps);
   if (p->mem_fd >= 0)
-    close(p->mem_fd);
+    close (p->mem_fd);
   p->mem_fd = -1;
 }
 
 static void
-fill_library(const struct ulp_mapping *m, const struct elf_facts *f,
-             struct ulp_library *lib)
+fill_library (const struct ulp_mapping *m, const struct elf_facts *f,
+              struct ulp_library *lib)
 {
   lib->path = m->path;
   lib->base = m->start;
-  memcpy(lib->build_id, f->build_id, f->build_id_len);
+  memcpy (lib->build_id, f->build_id, f->build_id_len);
   lib->build_id_len = f->build_id_len;
   lib->patchable = f->patchable;
 }
 
 int
-ulp_process_library(struct ulp_process *p, const char *name,
-                    struct ulp_library *lib)
+ulp_process_library (struct ulp_process *p, const char *name,
+                     struct ulp_library *lib)
 {
-  const struct ulp_mapping *m = ulp_maps_find_library(&p->maps, name);
+  const struct ulp_mapping *m = ulp_maps_find_library (&p->maps, name);
   if (!m)
     return 1;
-  const struct elf_facts *f = facts_for(p->pid, m);
+  const struct elf_facts *f = facts_for (p->pid, m);
   if (!f)
-    return ulp_fail("out of memory");
+    return ulp_fail ("out of memory");
   if (!f->ok)
-    return ulp_fail("%s", f->error);
-  fill_library(m, f, lib);
+    return ulp_fail ("%s", f->error);
+  fill_library (m, f, lib);
   return 0;
 }
 
 int
-ulp_process_livepatchable(struct ulp_process *p,
-                          void (*visit)(const struct ulp_library *, void *),
-                          void *ctx)
+ulp_process_livepatchable (struct ulp_process *p,
+                           void (*visit) (const struct ulp_library *, void *),
+                           void *ctx)
 {
   for (size_t i = 0; i < p->maps.n; i++) {
     const struct ulp_mapping *m = &p->maps.v[i];
     if (!m->path || m->offset != 0)
       continue;
-    const struct elf_facts *f = facts_for(p->pid, m);
+    const struct elf_facts *f = facts_for (p->pid, m);
     if (f && f->ok && f->patchable) {
       struct ulp_library lib;
-      fill_library(m, f, &lib);
-      visit(&lib, ctx);
+      fill_library (m, f, &lib);
+      visit (&lib, ctx);
     }
   }
   return 0;
 }
 
 static int
-memory_fd(struct ulp_process *p)
+memory_fd (struct ulp_process *p)
 {
   if (p->mem_fd < 0) {
     char file[64];
-    snprintf(file, sizeof file, "/proc/%d/mem", (int)p->pid);
-    p->mem_fd = open(file, O_RDWR | O_CLOEXEC);
+    snprintf (file, sizeof file, "/proc/%d/mem", (int)p->pid);
+    p->mem_fd = open (file, O_RDWR | O_CLOEXEC);
     if (p->mem_fd < 0)
-      return ulp_fail("cannot open process memory: %s", strerror(errno));
+      return ulp_fail ("cannot open process memory: %s", strerror (errno));
   }
   return p->mem_fd;
 }
 
 int
-ulp_process_read(struct ulp_process *p, uint64_t addr, void *buf, size_t len)
+ulp_process_read (struct ulp_process *p, uint64_t addr, void *buf, size_t len)
 {
-  int fd = memory_fd(p);
+  int fd = memory_fd (p);
   if (fd < 0)
     return -1;
-  ssize_t n = pread(fd, buf, len, (off_t)addr);
+  ssize_t n = pread (fd, buf, len, (off_t)addr);
   if (n != (ssize_t)len)
-    return ulp_fail("cannot read process memory at 0x%llx: %s",
-                    (unsigned long long)addr,
-                    n < 0 ? strerror(errno) : "short read");
+    return ulp_fail ("cannot read process memory at 0x%llx: %s",
+                     (unsigned long long)addr,
+                     n < 0 ? strerror (errno) : "short read");
   return 0;
 }
 
 int
-ulp_process_write(struct ulp_process *p, uint64_t addr, const void *buf,
-                  size_t len)
+ulp_process_write (struct ulp_process *p, uint64_t addr, const void *buf,
+                   size_t len)
 {
-  int fd = memory_fd(p);
+  int fd = memory_fd (p);
   if (fd < 0)
     return -1;
-  ssize_t n = pwrite(fd, buf, len, (off_t)addr);
+  ssize_t n = pwrite (fd, buf, len, (off_t)addr);
   if (n != (ssize_t)len)
-    return ulp_fail("cannot write process memory at 0x%llx: %s",
-                    (unsigned long long)addr,
-                    n < 0 ? strerror(errno) : "short write");
+    return ulp_fail ("cannot write process memory at 0x%llx: %s",
+                     (unsigned long long)addr,
+                     n < 0 ? strerror (errno) : "short write");
   return 0;
 }
 
 int
-ulp_process_read_state(struct ulp_process *p, struct ulp_runtime *st)
+ulp_process_read_state (struct ulp_process *p, struct ulp_runtime *st)
 {
-  const size_t header = offsetof(struct ulp_runtime, patches);
+  const size_t header = offsetof (struct ulp_runtime, patches);
   if (!p->runtime)
-    return ulp_fail("runtime not loaded (start it with "
-                    "LD_PRELOAD=libpulp.so.0)");
-  if (ulp_process_read(p, p->runtime, st, header) < 0)
+    return ulp_fail ("runtime not loaded (start it with "
+                     "LD_PRELOAD=libpulp.so.0)");
+  if (ulp_process_read (p, p->runtime, st, header) < 0)
     return -1;
-  if (memcmp(st->magic, ULP_STATE_MAGIC, 8) != 0
+  if (memcmp (st->magic, ULP_STATE_MAGIC, 8) != 0
       || st->version != ULP_STATE_VERSION || st->npatches > ULP_MAX_PATCHES
       || st->nfuncs > ULP_MAX_FUNCS)
-    return ulp_fail("runtime state block is unrecognised or corrupt");
-  if (ulp_process_read(p, p->runtime + header, st->patches,
-                       st->npatches * sizeof st->patches[0])
+    return ulp_fail ("runtime state block is unrecognised or corrupt");
+  if (ulp_process_read (p, p->runtime + header, st->patches,
+                        st->npatches * sizeof st->patches[0])
           < 0
-      || ulp_process_read(p, p->runtime + offsetof(struct ulp_runtime, funcs),
-                          st->funcs, st->nfuncs * sizeof st->funcs[0])
+      || ulp_process_read (p, p->runtime + offsetof (struct ulp_runtime, funcs),
+                           st->funcs, st->nfuncs * sizeof st->funcs[0])
              < 0)
     return -1;
   return 0;

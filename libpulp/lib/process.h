@@ -31,22 +31,23 @@ struct ulp_library
   size_t patchable; /* number of patchable function entries */
 };
 
-int ulp_process_open(pid_t pid, struct ulp_process *p);
-void ulp_process_close(struct ulp_process *p);
+int ulp_process_open (pid_t pid, struct ulp_process *p);
+void ulp_process_close (struct ulp_process *p);
 
 /* 0 found, 1 not mapped, -1 error.  */
-int ulp_process_library(struct ulp_process *p, const char *name,
-                        struct ulp_library *lib);
+int ulp_process_library (struct ulp_process *p, const char *name,
+                         struct ulp_library *lib);
 /* Calls VISIT for every mapped library with patchable functions.  */
-int ulp_process_livepatchable(struct ulp_process *p,
-                              void (*visit)(const struct ulp_library *, void *),
-                              void *ctx);
+int ulp_process_livepatchable (struct ulp_process *p,
+                               void (*visit) (const struct ulp_library *,
+                                              void *),
+                               void *ctx);
 
-int ulp_process_read(struct ulp_process *p, uint64_t addr, void *buf,
-                     size_t len);
-int ulp_process_write(struct ulp_process *p, uint64_t addr, const void *buf,
+int ulp_process_read (struct ulp_process *p, uint64_t addr, void *buf,
                       size_t len);
+int ulp_process_write (struct ulp_process *p, uint64_t addr, const void *buf,
+                       size_t len);
 /* Reads the state block: header, the used part of the tables.  */
-int ulp_process_read_state(struct ulp_process *p, struct ulp_runtime *st);
+int ulp_process_read_state (struct ulp_process *p, struct ulp_runtime *st);
 
 #endif

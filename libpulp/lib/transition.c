@@ -1,5 +1,6 @@
 #include <elf.h>
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -34,6 +35,7 @@ struct ulp_thread
   int want_stop;
   int interrupted;
   int pending_sig;
+  int unsafe; /* seen where it may hold a lock the loader needs */
   int64_t stopped_at;
 };
 
@@ -50,47 +52,47 @@ struct saved_regs
 #define RED_ZONE 128
 
 static int64_t
-now_ns(void)
+now_ns (void)
 {
   struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clock_gettime (CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static void release(struct ulp_job *job);
+static void release (struct ulp_job *job);
 
-__attribute__((format(printf, 2, 3))) static void
-job_fail(struct ulp_job *job, const char *fmt, ...)
+__attribute__ ((format (printf, 2, 3))) static void
+job_fail (struct ulp_job *job, const char *fmt, ...)
 {
   va_list ap;
   if (!job->failed) {
-    va_start(ap, fmt);
-    vsnprintf(job->reason, sizeof job->reason, fmt, ap);
-    va_end(ap);
+    va_start (ap, fmt);
+    vsnprintf (job->reason, sizeof job->reason, fmt, ap);
+    va_end (ap);
     job->failed = 1;
   }
-  release(job);
+  release (job);
 }
 
 static struct ulp_thread *
-add_thread(struct ulp_job *job, pid_t tid)
+add_thread (struct ulp_job *job, pid_t tid)
 {
   if (job->nthreads == job->threads_cap) {
     size_t cap = job->threads_cap ? job->threads_cap * 2 : 8;
-    struct ulp_thread *grown = realloc(job->threads, cap * sizeof *grown);
+    struct ulp_thread *grown = realloc (job->threads, cap * sizeof *grown);
     if (!grown)
       return NULL;
     job->threads = grown;
     job->threads_cap = cap;
   }
   struct ulp_thread *t = &job->threads[job->nthreads++];
-  memset(t, 0, sizeof *t);
+  memset (t, 0, sizeof *t);
   t->tid = tid;
   return t;
 }
 
 static struct ulp_thread *
-find_thread(struct ulp_job *job, pid_t tid)
+find_thread (struct ulp_job *job, pid_t tid)
 {
   for (size_t i = 0; i < job->nthreads; i++)
     if (job->threads[i].tid == tid)
@@ -100,57 +102,57 @@ find_thread(struct ulp_job *job, pid_t tid)
 
 /* Seizes every thread not yet traced; returns how many were new.  */
 static int
-seize_new_threads(struct ulp_job *job)
+seize_new_threads (struct ulp_job *job)
 {
   pid_t *tids;
   size_t n;
   int added = 0;
-  if (ulp_proc_tids(job->proc->pid, &tids, &n) < 0)
+  if (ulp_proc_tids (job->proc->pid, &tids, &n) < 0)
     return -1;
   for (size_t i = 0; i < n; i++) {
-    if (find_thread(job, tids[i]))
+    if (find_thread (job, tids[i]))
       continue;
-    if (ptrace(PTRACE_SEIZE, tids[i], 0, PTRACE_O_TRACECLONE) != 0) {
+    if (ptrace (PTRACE_SEIZE, tids[i], 0, PTRACE_O_TRACECLONE) != 0) {
       if (errno == ESRCH)
         continue;
       int saved = errno;
-      free(tids);
-      return ulp_fail("cannot trace thread %d: %s%s", (int)tids[i],
-                      strerror(saved),
-                      saved == EPERM ? " (traced by another program?)" : "");
+      free (tids);
+      return ulp_fail ("cannot trace thread %d: %s%s", (int)tids[i],
+                       strerror (saved),
+                       saved == EPERM ? " (traced by another program?)" : "");
     }
-    if (!add_thread(job, tids[i])) {
-      free(tids);
-      return ulp_fail("out of memory");
+    if (!add_thread (job, tids[i])) {
+      free (tids);
+      return ulp_fail ("out of memory");
     }
     added++;
   }
-  free(tids);
+  free (tids);
   return added;
 }
 
 static void
-interrupt(struct ulp_thread *t)
+interrupt (struct ulp_thread *t)
 {
   t->want_stop = 1;
   if (t->gone || t->stopped || t->interrupted)
     return;
-  if (ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) == 0)
+  if (ptrace (PTRACE_INTERRUPT, t->tid, 0, 0) == 0)
     t->interrupted = 1;
 }
 
 static void
-resume(struct ulp_thread *t)
+resume (struct ulp_thread *t)
 {
   t->want_stop = 0;
   if (t->gone || !t->stopped)
     return;
-  ptrace(PTRACE_CONT, t->tid, 0, (long)t->pending_sig);
+  ptrace (PTRACE_CONT, t->tid, 0, (long)t->pending_sig);
   t->stopped = t->interrupted = t->pending_sig = 0;
 }
 
 static int
-all_stopped(struct ulp_job *job)
+all_stopped (struct ulp_job *job)
 {
   for (size_t i = 0; i < job->nthreads; i++)
     if (!job->threads[i].gone && !job->threads[i].stopped)
@@ -159,7 +161,7 @@ all_stopped(struct ulp_job *job)
 }
 
 static size_t
-alive_threads(struct ulp_job *job)
+alive_threads (struct ulp_job *job)
 {
   size_t n = 0;
   for (size_t i = 0; i < job->nthreads; i++)
@@ -168,19 +170,19 @@ alive_threads(struct ulp_job *job)
 }
 
 static void
-finish(struct ulp_job *job)
+finish (struct ulp_job *job)
 {
   for (size_t i = 0; i < job->nthreads; i++) {
     struct ulp_thread *t = &job->threads[i];
     if (!t->gone && t->stopped)
-      ptrace(PTRACE_DETACH, t->tid, 0, (long)t->pending_sig);
+      ptrace (PTRACE_DETACH, t->tid, 0, (long)t->pending_sig);
   }
   job->phase = FINISHED;
 }
 
 /* Earliest stop among the threads held now.  */
 static int64_t
-first_stop(struct ulp_job *job)
+first_stop (struct ulp_job *job)
 {
   int64_t first = 0;
   for (size_t i = 0; i < job->nthreads; i++) {
@@ -193,20 +195,20 @@ first_stop(struct ulp_job *job)
 
 /* Everything must be stopped before it can be detached.  */
 static void
-release(struct ulp_job *job)
+release (struct ulp_job *job)
 {
   job->phase = RELEASE;
   for (size_t i = 0; i < job->nthreads; i++)
-    interrupt(&job->threads[i]);
-  if (all_stopped(job))
-    finish(job);
+    interrupt (&job->threads[i]);
+  if (all_stopped (job))
+    finish (job);
 }
 
 /* Threads borrowed from a waiting system call hold no library locks.
    Condition variables, joins and semaphores wait with FUTEX_WAIT_BITSET;
    plain FUTEX_WAIT is also how internal locks wait, so it is refused.  */
 static int
-waiting_syscall(long nr, unsigned long arg1)
+waiting_syscall (long nr, unsigned long arg1)
 {
   switch (nr) {
   case SYS_read:
@@ -243,112 +245,118 @@ waiting_syscall(long nr, unsigned long arg1)
 }
 
 static const char *const lock_holders[]
-    = { "libc.so", "ld-linux", "libpulp.so", "libpthread", "libdl", NULL };
+    = { "libc.so", "ld-linux", "libpulp.so", "libpthread",
+        "libdl",   "libgcc_s", "libstdc++",  NULL };
 
 static int
-safe_to_borrow(struct ulp_job *job, const struct user_regs_struct *r)
+safe_to_borrow (struct ulp_job *job, const struct user_regs_struct *r)
 {
   if ((long)r->orig_rax >= 0)
-    return waiting_syscall((long)r->orig_rax, r->rsi);
-  return !ulp_maps_in_code_of(&job->proc->maps, r->rip, lock_holders);
+    return waiting_syscall ((long)r->orig_rax, r->rsi);
+  return !ulp_maps_in_code_of (&job->proc->maps, r->rip, lock_holders);
 }
 
 static int
-get_regs(pid_t tid, struct saved_regs *s)
+get_regs (pid_t tid, struct saved_regs *s)
 {
   struct iovec iov = { s->xstate, sizeof s->xstate };
-  if (ptrace(PTRACE_GETREGS, tid, 0, &s->regs) != 0)
+  if (ptrace (PTRACE_GETREGS, tid, 0, &s->regs) != 0)
     return -1;
-  if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_X86_XSTATE, &iov) != 0)
+  if (ptrace (PTRACE_GETREGSET, tid, (void *)NT_X86_XSTATE, &iov) != 0)
     return -1;
   s->xstate_len = iov.iov_len;
   return 0;
 }
 
 static int
-set_regs(pid_t tid, const struct saved_regs *s)
+set_regs (pid_t tid, const struct saved_regs *s)
 {
   struct iovec iov = { (void *)s->xstate, s->xstate_len };
-  if (ptrace(PTRACE_SETREGSET, tid, (void *)NT_X86_XSTATE, &iov) != 0)
+  if (ptrace (PTRACE_SETREGSET, tid, (void *)NT_X86_XSTATE, &iov) != 0)
     return -1;
-  return ptrace(PTRACE_SETREGS, tid, 0, &s->regs);
+  return ptrace (PTRACE_SETREGS, tid, 0, &s->regs);
 }
 
-static void start_stop(struct ulp_job *job);
+static void start_stop (struct ulp_job *job);
 
 static void
-back_off(struct ulp_job *job, const char *why)
+back_off (struct ulp_job *job, const char *why)
 {
   job->attempts++;
   for (size_t i = 0; i < job->nthreads; i++)
-    resume(&job->threads[i]);
-  snprintf(job->reason, sizeof job->reason, "%s", why);
+    resume (&job->threads[i]);
+  snprintf (job->reason, sizeof job->reason, "%s", why);
   job->wake_at
-      = now_ns() + BACKOFF_NS * (job->attempts < 10 ? job->attempts : 10);
+      = now_ns () + BACKOFF_NS * (job->attempts < 10 ? job->attempts : 10);
   job->phase = BACKOFF;
 }
 
-static struct ulp_thread *
-next_candidate(struct ulp_job *job)
-{
-  while (job->candidate < job->nthreads) {
-    struct ulp_thread *t = &job->threads[job->candidate];
-    if (!t->gone)
-      return t;
-    job->candidate++;
-  }
-  return NULL;
-}
-
+/* Every thread is interrupted at once; the first one to stop in a safe
+   place is borrowed.  */
 static void
-start_borrow(struct ulp_job *job)
+start_borrow (struct ulp_job *job)
 {
   job->phase = BORROW;
-  job->candidate = 0;
-  struct ulp_thread *t = next_candidate(job);
-  if (!t) {
-    job_fail(job, "process exited");
-    return;
+  for (size_t i = 0; i < job->nthreads; i++) {
+    job->threads[i].unsafe = 0;
+    interrupt (&job->threads[i]);
   }
-  interrupt(t);
 }
 
 static int
-call_loader(struct ulp_job *job, struct ulp_thread *t)
+all_unsafe (struct ulp_job *job)
+{
+  for (size_t i = 0; i < job->nthreads; i++)
+    if (!job->threads[i].gone && !job->threads[i].unsafe)
+      return 0;
+  return 1;
+}
+
+static int
+thread_is_safe (struct ulp_job *job, struct ulp_thread *t)
+{
+  struct user_regs_struct r;
+  if (ptrace (PTRACE_GETREGS, t->tid, 0, &r) != 0)
+    return 0;
+  return safe_to_borrow (job, &r);
+}
+
+static int
+call_loader (struct ulp_job *job, struct ulp_thread *t)
 {
   struct saved_regs *saved = job->saved_regs;
   struct saved_regs call = *saved;
   const char *path = job->load_paths[job->load_index];
   uint64_t mailbox
-      = job->proc->runtime + offsetof(struct ulp_runtime, load_path);
-  if (strlen(path) >= ULP_PATH_MAX)
-    return ulp_fail("%s: path too long", path);
-  if (ulp_process_write(job->proc, mailbox, path, strlen(path) + 1) < 0)
+      = job->proc->runtime + offsetof (struct ulp_runtime, load_path);
+  if (strlen (path) >= ULP_PATH_MAX)
+    return ulp_fail ("%s: path too long", path);
+  if (ulp_process_write (job->proc, mailbox, path, strlen (path) + 1) < 0)
     return -1;
   uint64_t sp = ((saved->regs.rsp - RED_ZONE - 128) & ~(uint64_t)15) - 8;
-  if (ulp_process_write(job->proc, sp, &job->trap_addr, 8) < 0)
+  if (ulp_process_write (job->proc, sp, &job->trap_addr, 8) < 0)
     return -1;
   call.regs.rsp = sp;
   call.regs.rip = job->load_entry;
   call.regs.orig_rax = (unsigned long long)-1; /* no syscall restart */
   call.regs.rax = 0;
   call.regs.eflags &= ~(0x400ULL | 0x100ULL); /* DF and TF clear */
-  if (set_regs(t->tid, &call) != 0)
-    return ulp_fail("cannot set registers: %s", strerror(errno));
+  if (set_regs (t->tid, &call) != 0)
+    return ulp_fail ("cannot set registers: %s", strerror (errno));
   t->want_stop = 0;
-  ptrace(PTRACE_CONT, t->tid, 0, 0);
+  ptrace (PTRACE_CONT, t->tid, 0, 0);
   t->stopped = t->interrupted = t->pending_sig = 0;
   return 0;
 }
 
 static int
-read_runtime_entry(struct ulp_job *job)
+read_runtime_entry (struct ulp_job *job)
 {
   uint64_t addrs[2];
-  if (ulp_process_read(job->proc,
-                       job->proc->runtime
-                           + offsetof(struct ulp_runtime, load_entry),
-                       addrs, sizeof addrs)
+  if (ulp_process_read (job->proc,
+                        job->proc->runtime
+                            + offsetof (struct ulp_runtime, load_entry),
+                        addrs, sizeof addrs)
       < 0)
     return -1;
   job->load_entry = addrs[0];
@@ -357,141 +365,162 @@ read_runtime_entry(struct ulp_job *job)
 }
 
 static void
-try_borrow(struct ulp_job *job, struct ulp_thread *t)
+borrow (struct ulp_job *job, struct ulp_thread *t)
 {
   struct saved_regs *saved = job->saved_regs;
-  if (get_regs(t->tid, saved) != 0) {
-    job_fail(job, "cannot read registers of thread %d: %s", (int)t->tid,
-             strerror(errno));
-    return;
-  }
-  if (!safe_to_borrow(job, &saved->regs)) {
-    resume(t);
-    job->candidate++;
-    struct ulp_thread *next = next_candidate(job);
-    if (next)
-      interrupt(next);
-    else
-      back_off(job, "no thread is in a safe place to load the patch "
-                    "(all inside libc, the loader or a lock wait)");
+  if (get_regs (t->tid, saved) != 0) {
+    job_fail (job, "cannot read registers of thread %d: %s", (int)t->tid,
+              strerror (errno));
     return;
   }
   job->borrowed = (size_t)(t - job->threads);
   job->load_index = 0;
   job->phase = LOAD;
-  if (read_runtime_entry(job) < 0 || call_loader(job, t) < 0)
-    job_fail(job, "%s", ulp_error());
+  if (read_runtime_entry (job) < 0 || call_loader (job, t) < 0)
+    job_fail (job, "%s", ulp_error ());
+}
+
+/* While a container loads, the other threads stop only where they cannot
+   hold a lock the loader needs; any other thread runs on until the load is
+   done, so the loader never waits for a stopped thread.  */
+static void
+screen_stopped_thread (struct ulp_job *job, struct ulp_thread *t)
+{
+  if (thread_is_safe (job, t)) {
+    if (job->phase == BORROW)
+      borrow (job, t);
+    return;
+  }
+  t->unsafe = 1;
+  resume (t);
+  if (job->phase == BORROW && all_unsafe (job))
+    back_off (job, "no thread is in a safe place to load the patch "
+                   "(all inside libc, the loader or a lock wait)");
 }
 
 static void
-loaded(struct ulp_job *job, struct ulp_thread *t)
+loaded (struct ulp_job *job, struct ulp_thread *t)
 {
   struct saved_regs *saved = job->saved_regs;
   struct ulp_runtime box;
-  uint64_t base = offsetof(struct ulp_runtime, load_base);
-  size_t len = offsetof(struct ulp_runtime, patches) - base;
-  int rc = ulp_process_read(job->proc, job->proc->runtime + base,
-                            (char *)&box + base, len);
-  if (set_regs(t->tid, saved) != 0 && rc == 0)
-    rc = ulp_fail("cannot restore registers: %s", strerror(errno));
+  uint64_t base = offsetof (struct ulp_runtime, load_base);
+  size_t len = offsetof (struct ulp_runtime, patches) - base;
+  int rc = ulp_process_read (job->proc, job->proc->runtime + base,
+                             (char *)&box + base, len);
+  if (set_regs (t->tid, saved) != 0 && rc == 0)
+    rc = ulp_fail ("cannot restore registers: %s", strerror (errno));
   if (rc < 0) {
-    job_fail(job, "%s", ulp_error());
+    job_fail (job, "%s", ulp_error ());
     return;
   }
   if (!box.load_handle || !box.load_base) {
     box.load_error[ULP_LOAD_ERROR_MAX - 1] = '\0';
-    job_fail(job, "cannot load %s: %s", job->load_paths[job->load_index],
-             box.load_error[0] ? box.load_error : "unknown loader error");
+    job_fail (job, "cannot load %s: %s", job->load_paths[job->load_index],
+              box.load_error[0] ? box.load_error : "unknown loader error");
     return;
   }
   job->load_bases[job->load_index++] = box.load_base;
   if (job->load_index < job->nloads) {
-    if (call_loader(job, t) < 0)
-      job_fail(job, "%s", ulp_error());
+    if (call_loader (job, t) < 0)
+      job_fail (job, "%s", ulp_error ());
     return;
   }
-  start_stop(job);
+  start_stop (job);
 }
 
 static void
-start_stop(struct ulp_job *job)
+start_stop (struct ulp_job *job)
 {
   job->phase = STOP;
   for (size_t i = 0; i < job->nthreads; i++)
-    interrupt(&job->threads[i]);
+    interrupt (&job->threads[i]);
+}
+
+static int
+move_threads (struct ulp_job *job, struct user_regs_struct *regs,
+              const uint64_t *pcs)
+{
+  for (size_t i = 0, k = 0; i < job->nthreads; i++) {
+    if (job->threads[i].gone)
+      continue;
+    if (regs[k].rip != pcs[k]) {
+      regs[k].rip = pcs[k];
+      if (ptrace (PTRACE_SETREGS, job->threads[i].tid, 0, &regs[k]) != 0)
+        return ulp_fail ("cannot move thread %d: %s", (int)job->threads[i].tid,
+                         strerror (errno));
+    }
+    k++;
+  }
+  return 0;
 }
 
 static void
-run_stopped(struct ulp_job *job, int64_t begin)
+run_stopped (struct ulp_job *job, int64_t begin)
 {
-  uint64_t *pcs = calloc(job->nthreads, sizeof *pcs);
+  struct user_regs_struct *regs = calloc (job->nthreads, sizeof *regs);
+  uint64_t *pcs = calloc (job->nthreads, sizeof *pcs);
   size_t n = 0;
-  for (size_t i = 0; i < job->nthreads && pcs; i++) {
-    struct user_regs_struct r;
-    if (job->threads[i].gone)
-      continue;
-    if (ptrace(PTRACE_GETREGS, job->threads[i].tid, 0, &r) != 0) {
-      free(pcs);
-      job_fail(job, "cannot read registers: %s", strerror(errno));
-      return;
+  enum ulp_stop_result result = ULP_STOP_FAILED;
+  if (!regs || !pcs)
+    ulp_fail ("out of memory");
+  else {
+    result = ULP_STOP_DONE;
+    for (size_t i = 0; i < job->nthreads && result == ULP_STOP_DONE; i++) {
+      if (job->threads[i].gone)
+        continue;
+      if (ptrace (PTRACE_GETREGS, job->threads[i].tid, 0, &regs[n]) != 0)
+        result = ulp_fail ("cannot read registers: %s", strerror (errno));
+      pcs[n] = regs[n].rip;
+      n++;
     }
-    pcs[n++] = r.rip;
   }
-  if (!pcs) {
-    job_fail(job, "out of memory");
-    return;
-  }
-  enum ulp_stop_result result = job->stopped(job, pcs, n);
-  free(pcs);
+  if (result == ULP_STOP_DONE)
+    result = job->stopped (job, pcs, n);
+  if (result == ULP_STOP_DONE && move_threads (job, regs, pcs) < 0)
+    result = ULP_STOP_FAILED;
+  free (regs);
+  free (pcs);
   if (result == ULP_STOP_RETRY) {
-    back_off(job, ulp_error());
+    back_off (job, ulp_error ());
     return;
   }
   if (result == ULP_STOP_FAILED) {
-    job_fail(job, "%s", ulp_error());
+    job_fail (job, "%s", ulp_error ());
     return;
   }
-  int64_t first = first_stop(job);
-  finish(job);
-  int64_t end = now_ns();
+  int64_t first = first_stop (job);
+  finish (job);
+  int64_t end = now_ns ();
   job->stopped_ns = end - begin;
   job->thread_max_ns = end - first;
 }
 
 static void
-progress(struct ulp_job *job)
+progress (struct ulp_job *job)
 {
-  if (alive_threads(job) == 0) {
+  if (alive_threads (job) == 0) {
     if (!job->failed)
-      snprintf(job->reason, sizeof job->reason, "process exited");
+      snprintf (job->reason, sizeof job->reason, "process exited");
     job->failed = 1;
     job->phase = FINISHED;
     return;
   }
   switch (job->phase) {
-  case BORROW: {
-    struct ulp_thread *t = next_candidate(job);
-    if (!t)
-      back_off(job, "no thread left to borrow");
-    else if (t->stopped)
-      try_borrow(job, t);
-    break;
-  }
   case STOP:
-    if (!all_stopped(job))
+    if (!all_stopped (job))
       break;
-    int64_t begin = now_ns();
-    int added = seize_new_threads(job);
+    int64_t begin = now_ns ();
+    int added = seize_new_threads (job);
     if (added < 0)
-      job_fail(job, "%s", ulp_error());
+      job_fail (job, "%s", ulp_error ());
     else if (added > 0)
-      start_stop(job);
+      start_stop (job);
     else
-      run_stopped(job, begin);
+      run_stopped (job, begin);
     break;
   case RELEASE:
-    if (all_stopped(job))
-      finish(job);
+    if (all_stopped (job))
+      finish (job);
     break;
   default:
     break;
@@ -499,143 +528,150 @@ progress(struct ulp_job *job)
 }
 
 static struct ulp_job *
-job_of(struct ulp_job *jobs, size_t n, pid_t tid, struct ulp_thread **t)
+job_of (struct ulp_job *jobs, size_t n, pid_t tid, struct ulp_thread **t)
 {
   for (size_t i = 0; i < n; i++)
-    if (jobs[i].phase != FINISHED && (*t = find_thread(&jobs[i], tid)))
+    if (jobs[i].phase != FINISHED && (*t = find_thread (&jobs[i], tid)))
       return &jobs[i];
   /* A thread cloned before its parent's clone event was reported.  */
   char file[64], line[128];
-  snprintf(file, sizeof file, "/proc/%d/status", (int)tid);
-  FILE *f = fopen(file, "re");
+  snprintf (file, sizeof file, "/proc/%d/status", (int)tid);
+  FILE *f = fopen (file, "re");
   pid_t tgid = 0;
-  while (f && fgets(line, sizeof line, f))
-    if (sscanf(line, "Tgid: %d", &tgid) == 1)
+  while (f && fgets (line, sizeof line, f))
+    if (sscanf (line, "Tgid: %d", &tgid) == 1)
       break;
   if (f)
-    fclose(f);
+    fclose (f);
   for (size_t i = 0; i < n; i++)
     if (jobs[i].phase != FINISHED && jobs[i].proc->pid == tgid) {
-      *t = add_thread(&jobs[i], tid);
+      *t = add_thread (&jobs[i], tid);
       return *t ? &jobs[i] : NULL;
     }
   return NULL;
 }
 
 static int
-job_wants_stopped(struct ulp_job *job)
+job_wants_stopped (struct ulp_job *job)
 {
-  return job->phase == STOP || job->phase == RELEASE;
+  return job->phase != BACKOFF;
 }
 
 static void
-on_clone(struct ulp_job *job, pid_t parent)
+on_clone (struct ulp_job *job, pid_t parent)
 {
   unsigned long child = 0;
-  if (ptrace(PTRACE_GETEVENTMSG, parent, 0, &child) == 0
-      && !find_thread(job, (pid_t)child)) {
-    struct ulp_thread *t = add_thread(job, (pid_t)child);
-    if (t && job_wants_stopped(job))
+  if (ptrace (PTRACE_GETEVENTMSG, parent, 0, &child) == 0
+      && !find_thread (job, (pid_t)child)) {
+    struct ulp_thread *t = add_thread (job, (pid_t)child);
+    if (t && job_wants_stopped (job))
       t->want_stop = 1;
   }
 }
 
 static void
-on_stop(struct ulp_job *job, struct ulp_thread *t, int status)
+on_stop (struct ulp_job *job, struct ulp_thread *t, int status)
 {
-  int sig = WSTOPSIG(status), event = status >> 16;
+  int sig = WSTOPSIG (status), event = status >> 16;
   t->stopped = 1;
-  t->stopped_at = now_ns();
+  t->stopped_at = now_ns ();
   if (event == PTRACE_EVENT_CLONE)
-    on_clone(job, t->tid);
+    on_clone (job, t->tid);
   else if (event == 0 && sig == SIGTRAP && job->phase == LOAD
            && t == &job->threads[job->borrowed]) {
     struct user_regs_struct r;
-    if (ptrace(PTRACE_GETREGS, t->tid, 0, &r) == 0
+    if (ptrace (PTRACE_GETREGS, t->tid, 0, &r) == 0
         && r.rip == job->trap_addr + 1) {
-      loaded(job, t);
+      loaded (job, t);
       return;
     }
     t->pending_sig = sig;
   } else if (event == 0)
     t->pending_sig = sig;
-  if (job_wants_stopped(job))
+  if (job->phase == LOAD && t == &job->threads[job->borrowed]) {
+    resume (t); /* still loading: let it take its signal and go on */
+    return;
+  }
+  if (job_wants_stopped (job))
     t->want_stop = 1;
   if (!t->want_stop)
-    resume(t);
+    resume (t);
+  else if (job->phase == BORROW
+           || (job->phase == LOAD && t != &job->threads[job->borrowed]))
+    screen_stopped_thread (job, t);
 }
 
 static void
-on_event(struct ulp_job *jobs, size_t n, pid_t tid, int status)
+on_event (struct ulp_job *jobs, size_t n, pid_t tid, int status)
 {
   struct ulp_thread *t = NULL;
-  struct ulp_job *job = job_of(jobs, n, tid, &t);
+  struct ulp_job *job = job_of (jobs, n, tid, &t);
   if (!job)
     return;
-  if (WIFEXITED(status) || WIFSIGNALED(status)) {
+  if (WIFEXITED (status) || WIFSIGNALED (status)) {
     t->gone = 1;
     t->stopped = 0;
     if (job->phase == LOAD && t == &job->threads[job->borrowed]) {
       job->failed = 1;
-      snprintf(job->reason, sizeof job->reason,
-               "thread exited while loading the patch");
+      snprintf (job->reason, sizeof job->reason,
+                "thread exited while loading the patch");
     }
-  } else if (WIFSTOPPED(status))
-    on_stop(job, t, status);
+  } else if (WIFSTOPPED (status))
+    on_stop (job, t, status);
   if (job->phase != FINISHED)
-    progress(job);
+    progress (job);
 }
 
 static void
-start_job(struct ulp_job *job, const struct ulp_transition_options *o)
+start_job (struct ulp_job *job, const struct ulp_transition_options *o)
 {
-  job->deadline = now_ns() + (int64_t)(o->timeout * 1e9);
-  job->saved_regs = malloc(sizeof(struct saved_regs));
+  job->deadline = now_ns () + (int64_t)(o->timeout * 1e9);
+  job->saved_regs = malloc (sizeof (struct saved_regs));
   if (!job->saved_regs) {
     job->failed = 1;
-    snprintf(job->reason, sizeof job->reason, "out of memory");
+    snprintf (job->reason, sizeof job->reason, "out of memory");
     job->phase = FINISHED;
     return;
   }
-  if (seize_new_threads(job) <= 0) {
+  if (seize_new_threads (job) <= 0) {
     job->failed = 1;
-    snprintf(job->reason, sizeof job->reason, "%s",
-             job->nthreads ? ulp_error() : "no such process");
+    snprintf (job->reason, sizeof job->reason, "%s",
+              job->nthreads ? ulp_error () : "no such process");
     job->phase = RELEASE;
     if (job->nthreads == 0)
       job->phase = FINISHED;
     else
-      release(job);
+      release (job);
     return;
   }
   if (job->nloads)
-    start_borrow(job);
+    start_borrow (job);
   else
-    start_stop(job);
+    start_stop (job);
 }
 
 static void
-handle_timers(struct ulp_job *job, const struct ulp_transition_options *o)
+handle_timers (struct ulp_job *job, const struct ulp_transition_options *o)
 {
-  int64_t now = now_ns();
+  int64_t now = now_ns ();
   if (job->phase == BACKOFF && now >= job->wake_at) {
     if (job->attempts > o->retries || now >= job->deadline) {
       char why[sizeof job->reason];
-      snprintf(why, sizeof why, "%s", job->reason);
-      job_fail(job, "gave up after %d attempts: %s", job->attempts, why);
+      snprintf (why, sizeof why, "%s", job->reason);
+      job_fail (job, "gave up after %d attempts: %s", job->attempts, why);
     } else if (job->load_index < job->nloads)
-      start_borrow(job);
+      start_borrow (job);
     else
-      start_stop(job);
+      start_stop (job);
   } else if ((job->phase == BORROW || job->phase == STOP)
              && now >= job->deadline)
-    job_fail(job, "timed out waiting for the threads to stop");
+    job_fail (job, "timed out waiting for the threads to stop");
 }
 
 static int64_t
-next_wakeup(struct ulp_job *jobs, size_t n)
+next_wakeup (struct ulp_job *jobs, size_t n)
 {
-  int64_t next = now_ns() + 100000000LL;
+  int64_t next = now_ns () + 100000000LL;
   for (size_t i = 0; i < n; i++) {
     if (jobs[i].phase == BACKOFF && jobs[i].wake_at < next)
       next = jobs[i].wake_at;
@@ -647,7 +683,7 @@ next_wakeup(struct ulp_job *jobs, size_t n)
 }
 
 static size_t
-unfinished(struct ulp_job *jobs, size_t n)
+unfinished (struct ulp_job *jobs, size_t n)
 {
   size_t count = 0;
   for (size_t i = 0; i < n; i++)
@@ -655,44 +691,66 @@ unfinished(struct ulp_job *jobs, size_t n)
   return count;
 }
 
-void
-ulp_transition_run(struct ulp_job *jobs, size_t n,
-                   const struct ulp_transition_options *o)
+/* While the loop runs, a stopped target waits on this process: a
+   preempted tool would hold it stopped for a whole scheduling period.  The
+   loop sleeps whenever it has nothing to do, so a real-time policy costs
+   the host nothing but a prompt answer.  Without the privilege it runs as
+   it is.  */
+static int
+run_promptly (struct sched_param *previous)
 {
+  struct sched_param rt = { .sched_priority = 1 };
+  int policy = sched_getscheduler (0);
+  sched_getparam (0, previous);
+  if (policy == SCHED_OTHER && sched_setscheduler (0, SCHED_RR, &rt) == 0)
+    return policy;
+  return -1;
+}
+
+void
+ulp_transition_run (struct ulp_job *jobs, size_t n,
+                    const struct ulp_transition_options *o)
+{
+  struct sched_param previous;
+  int policy = run_promptly (&previous);
   sigset_t chld, old;
-  sigemptyset(&chld);
-  sigaddset(&chld, SIGCHLD);
-  sigprocmask(SIG_BLOCK, &chld, &old);
+  sigemptyset (&chld);
+  sigaddset (&chld, SIGCHLD);
+  sigprocmask (SIG_BLOCK, &chld, &old);
   for (size_t i = 0; i < n; i++)
-    start_job(&jobs[i], o);
-  while (unfinished(jobs, n)) {
+    start_job (&jobs[i], o);
+  while (unfinished (jobs, n)) {
     int status;
     pid_t tid;
-    while ((tid = waitpid(-1, &status, WNOHANG | __WALL)) > 0)
-      on_event(jobs, n, tid, status);
+    while ((tid = waitpid (-1, &status, WNOHANG | __WALL)) > 0)
+      on_event (jobs, n, tid, status);
     if (tid < 0 && errno == ECHILD)
       for (size_t i = 0; i < n; i++)
         if (jobs[i].phase != FINISHED) {
           jobs[i].failed = 1;
-          snprintf(jobs[i].reason, sizeof jobs[i].reason, "lost the process");
+          snprintf (jobs[i].reason, sizeof jobs[i].reason, "lost the process");
           jobs[i].phase = FINISHED;
         }
     for (size_t i = 0; i < n; i++)
-      handle_timers(&jobs[i], o);
-    int64_t wait = next_wakeup(jobs, n) - now_ns();
+      handle_timers (&jobs[i], o);
+    if (!unfinished (jobs, n))
+      break;
+    int64_t wait = next_wakeup (jobs, n) - now_ns ();
     if (wait < 0)
       wait = 0;
     struct timespec ts = { wait / 1000000000LL, wait % 1000000000LL };
-    sigtimedwait(&chld, NULL, &ts);
+    sigtimedwait (&chld, NULL, &ts);
   }
-  sigprocmask(SIG_SETMASK, &old, NULL);
+  sigprocmask (SIG_SETMASK, &old, NULL);
+  if (policy >= 0)
+    sched_setscheduler (0, policy, &previous);
 }
 
 void
-ulp_job_free(struct ulp_job *job)
+ulp_job_free (struct ulp_job *job)
 {
-  free(job->threads);
-  free(job->saved_regs);
+  free (job->threads);
+  free (job->saved_regs);
   job->threads = NULL;
   job->saved_regs = NULL;
 }

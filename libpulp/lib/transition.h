@@ -39,9 +39,11 @@ struct ulp_job
   const char **load_paths;
   uint64_t *load_bases; /* filled in by the transition */
   void *ctx;
-  /* Runs with every thread stopped.  On failure it sets ulp_error.  */
-  enum ulp_stop_result (*stopped)(struct ulp_job *job, const uint64_t *pcs,
-                                  size_t npcs);
+  /* Runs with every thread stopped.  It may change PCS, the threads'
+     program counters, which are written back when it returns DONE.  On
+     failure it sets ulp_error.  */
+  enum ulp_stop_result (*stopped) (struct ulp_job *job, uint64_t *pcs,
+                                   size_t npcs);
 
   /* Results.  */
   int failed;
@@ -54,7 +56,7 @@ struct ulp_job
   int phase;
   struct ulp_thread *threads;
   size_t nthreads, threads_cap;
-  size_t candidate, borrowed, load_index;
+  size_t borrowed, load_index;
   int64_t deadline, wake_at;
   uint64_t load_entry, trap_addr;
   void *saved_regs;
@@ -66,8 +68,8 @@ struct ulp_transition_options
   int retries;
 };
 
-void ulp_transition_run(struct ulp_job *jobs, size_t n,
-                        const struct ulp_transition_options *options);
-void ulp_job_free(struct ulp_job *job);
+void ulp_transition_run (struct ulp_job *jobs, size_t n,
+                         const struct ulp_transition_options *options);
+void ulp_job_free (struct ulp_job *job);
 
 #endif

@@ -52,45 +52,45 @@ struct code_write
 };
 
 static void
-set_outcome(struct item *it, enum outcome o, const char *reason)
+set_outcome (struct item *it, enum outcome o, const char *reason)
 {
   it->outcome = o;
-  snprintf(it->reason, sizeof it->reason, "%s", reason ? reason : "");
+  snprintf (it->reason, sizeof it->reason, "%s", reason ? reason : "");
 }
 
 static int
-is_pid(const char *s)
+is_pid (const char *s)
 {
   if (!s || !*s)
     return 0;
   for (; *s; s++)
-    if (!isdigit((unsigned char)*s))
+    if (!isdigit ((unsigned char)*s))
       return 0;
   return 1;
 }
 
 int
-ulp_select_pids(const char *selector, pid_t **pids, size_t *n, int *strict)
+ulp_select_pids (const char *selector, pid_t **pids, size_t *n, int *strict)
 {
-  *strict = is_pid(selector);
+  *strict = is_pid (selector);
   if (*strict) {
-    *pids = malloc(sizeof **pids);
+    *pids = malloc (sizeof **pids);
     if (!*pids)
-      return ulp_fail("out of memory");
-    (*pids)[0] = (pid_t)atoi(selector);
+      return ulp_fail ("out of memory");
+    (*pids)[0] = (pid_t)atoi (selector);
     *n = 1;
     return 0;
   }
-  if (ulp_proc_pids(pids, n) < 0)
+  if (ulp_proc_pids (pids, n) < 0)
     return -1;
   size_t kept = 0;
   for (size_t i = 0; i < *n; i++) {
     char name[64];
-    if ((*pids)[i] == getpid())
+    if ((*pids)[i] == getpid ())
       continue;
     if (selector
-        && (ulp_proc_name((*pids)[i], name, sizeof name) < 0
-            || fnmatch(selector, name, 0) != 0))
+        && (ulp_proc_name ((*pids)[i], name, sizeof name) < 0
+            || fnmatch (selector, name, 0) != 0))
       continue;
     (*pids)[kept++] = (*pids)[i];
   }
@@ -101,11 +101,12 @@ ulp_select_pids(const char *selector, pid_t **pids, size_t *n, int *strict)
 /* --- planning ----------------------------------------------------------- */
 
 static int
-add_item(struct plan *plan, const char *label, struct ulp_container *c)
+add_item (struct plan *plan, const char *label, struct ulp_container *c)
 {
-  struct item *grown = realloc(plan->items, (plan->nitems + 1) * sizeof *grown);
+  struct item *grown
+      = realloc (plan->items, (plan->nitems + 1) * sizeof *grown);
   if (!grown)
-    return ulp_fail("out of memory");
+    return ulp_fail ("out of memory");
   plan->items = grown;
   plan->items[plan->nitems] = (struct item){ label, c, PENDING, "" };
   plan->nitems++;
@@ -113,29 +114,29 @@ add_item(struct plan *plan, const char *label, struct ulp_container *c)
 }
 
 static int
-buildid_matches(const struct ulp_library *lib, const struct ulp_metadata *m)
+buildid_matches (const struct ulp_library *lib, const struct ulp_metadata *m)
 {
   return lib->build_id_len == m->build_id_len
-         && memcmp(lib->build_id, m->build_id, m->build_id_len) == 0;
+         && memcmp (lib->build_id, m->build_id, m->build_id_len) == 0;
 }
 
 /* Why container C cannot be applied (or reverted) here, or NULL.  */
 static const char *
-mismatch(struct plan *plan, struct ulp_container *c, int revert,
-         struct ulp_library *lib, char *buf, size_t len)
+mismatch (struct plan *plan, struct ulp_container *c, int revert,
+          struct ulp_library *lib, char *buf, size_t len)
 {
-  int rc = ulp_process_library(&plan->proc, c->meta.target, lib);
+  int rc = ulp_process_library (&plan->proc, c->meta.target, lib);
   if (rc < 0) {
-    snprintf(buf, len, "%s", ulp_error());
+    snprintf (buf, len, "%s", ulp_error ());
     return buf;
   }
   if (rc > 0) {
-    snprintf(buf, len, "library %s not mapped", c->meta.target);
+    snprintf (buf, len, "library %s not mapped", c->meta.target);
     return buf;
   }
-  if (!buildid_matches(lib, &c->meta))
+  if (!buildid_matches (lib, &c->meta))
     return "build-ID mismatch";
-  int applied = ulp_state_find(plan->state, c->meta.id) >= 0;
+  int applied = ulp_state_find (plan->state, c->meta.id) >= 0;
   if (!revert && applied)
     return "already applied";
   if (revert && !applied)
@@ -144,21 +145,21 @@ mismatch(struct plan *plan, struct ulp_container *c, int revert,
 }
 
 static int
-plan_container(struct plan *plan, struct ulp_container *c,
-               const struct ulp_trigger_options *o)
+plan_container (struct plan *plan, struct ulp_container *c,
+                const struct ulp_trigger_options *o)
 {
   struct ulp_library lib;
   char buf[256];
-  const char *why = mismatch(plan, c, o->revert, &lib, buf, sizeof buf);
+  const char *why = mismatch (plan, c, o->revert, &lib, buf, sizeof buf);
   int relevant
-      = ulp_maps_find_library(&plan->proc.maps, c->meta.target) != NULL;
+      = ulp_maps_find_library (&plan->proc.maps, c->meta.target) != NULL;
   if (why && !relevant && !o->selector)
     return 0; /* not a candidate: says nothing about this process */
-  if (add_item(plan, c->label, c) < 0)
+  if (add_item (plan, c->label, c) < 0)
     return -1;
   struct item *it = &plan->items[plan->nitems - 1];
   if (why) {
-    set_outcome(it, SKIPPED, why);
+    set_outcome (it, SKIPPED, why);
     return 0;
   }
   if (!o->revert) {
@@ -172,62 +173,62 @@ plan_container(struct plan *plan, struct ulp_container *c,
 }
 
 static int
-plan_revert_all(struct plan *plan, struct ulp_container *containers, size_t n,
-                const struct ulp_trigger_options *o)
+plan_revert_all (struct plan *plan, struct ulp_container *containers, size_t n,
+                 const struct ulp_trigger_options *o)
 {
   if (!o->revert_all)
     return 0;
-  if (strcmp(o->revert_all, "target") != 0) {
-    if (ulp_maps_find_library(&plan->proc.maps, o->revert_all))
+  if (strcmp (o->revert_all, "target") != 0) {
+    if (ulp_maps_find_library (&plan->proc.maps, o->revert_all))
       plan->revert_libs[plan->nrevert_libs++] = o->revert_all;
     return 0;
   }
   for (size_t i = 0; i < n; i++)
-    if (ulp_maps_find_library(&plan->proc.maps, containers[i].meta.target))
+    if (ulp_maps_find_library (&plan->proc.maps, containers[i].meta.target))
       plan->revert_libs[plan->nrevert_libs++] = containers[i].meta.target;
   return 0;
 }
 
 static int
-patches_on(const struct ulp_runtime *st, const char *lib)
+patches_on (const struct ulp_runtime *st, const char *lib)
 {
   for (uint32_t i = 0; i < st->npatches; i++)
-    if (strcmp(st->patches[i].target, lib) == 0)
+    if (strcmp (st->patches[i].target, lib) == 0)
       return 1;
   return 0;
 }
 
 static int
-plan_process(struct plan *plan, struct ulp_container *containers, size_t n,
-             const struct ulp_trigger_options *o)
+plan_process (struct plan *plan, struct ulp_container *containers, size_t n,
+              const struct ulp_trigger_options *o)
 {
-  plan->apply = calloc(n + 1, sizeof *plan->apply);
-  plan->apply_lib_base = calloc(n + 1, sizeof *plan->apply_lib_base);
-  plan->load_paths = calloc(n + 1, sizeof *plan->load_paths);
-  plan->load_bases = calloc(n + 1, sizeof *plan->load_bases);
-  plan->revert_libs = calloc(n + 2, sizeof *plan->revert_libs);
-  plan->state = malloc(sizeof *plan->state);
+  plan->apply = calloc (n + 1, sizeof *plan->apply);
+  plan->apply_lib_base = calloc (n + 1, sizeof *plan->apply_lib_base);
+  plan->load_paths = calloc (n + 1, sizeof *plan->load_paths);
+  plan->load_bases = calloc (n + 1, sizeof *plan->load_bases);
+  plan->revert_libs = calloc (n + 2, sizeof *plan->revert_libs);
+  plan->state = malloc (sizeof *plan->state);
   if (!plan->apply || !plan->apply_lib_base || !plan->load_paths
       || !plan->load_bases || !plan->revert_libs || !plan->state)
-    return ulp_fail("out of memory");
+    return ulp_fail ("out of memory");
   plan->revert = o->revert;
-  if (ulp_process_read_state(&plan->proc, plan->state) < 0)
+  if (ulp_process_read_state (&plan->proc, plan->state) < 0)
     return -1;
   for (size_t i = 0; i < n; i++)
-    if (plan_container(plan, &containers[i], o) < 0)
+    if (plan_container (plan, &containers[i], o) < 0)
       return -1;
-  plan_revert_all(plan, containers, n, o);
+  plan_revert_all (plan, containers, n, o);
   if (n == 0 && o->revert_all) {
     for (size_t i = 0; i < plan->nrevert_libs; i++) {
-      char *label = malloc(strlen(plan->revert_libs[i]) + 16);
-      if (!label || add_item(plan, label, NULL) < 0)
-        return ulp_fail("out of memory");
-      sprintf(label, "revert-all=%s", plan->revert_libs[i]);
-      if (patches_on(plan->state, plan->revert_libs[i]))
+      char *label = malloc (strlen (plan->revert_libs[i]) + 16);
+      if (!label || add_item (plan, label, NULL) < 0)
+        return ulp_fail ("out of memory");
+      sprintf (label, "revert-all=%s", plan->revert_libs[i]);
+      if (patches_on (plan->state, plan->revert_libs[i]))
         plan->has_work = 1;
       else
-        set_outcome(&plan->items[plan->nitems - 1], SKIPPED,
-                    "nothing to revert");
+        set_outcome (&plan->items[plan->nitems - 1], SKIPPED,
+                     "nothing to revert");
     }
   }
   return 0;
@@ -236,69 +237,69 @@ plan_process(struct plan *plan, struct ulp_container *containers, size_t n,
 /* --- the write, with every thread stopped ------------------------------- */
 
 static int
-add_affected(uint64_t **addrs, size_t *n, uint64_t addr)
+add_affected (uint64_t **addrs, size_t *n, uint64_t addr)
 {
   for (size_t i = 0; i < *n; i++)
     if ((*addrs)[i] == addr)
       return 0;
-  uint64_t *grown = realloc(*addrs, (*n + 1) * sizeof *grown);
+  uint64_t *grown = realloc (*addrs, (*n + 1) * sizeof *grown);
   if (!grown)
-    return ulp_fail("out of memory");
+    return ulp_fail ("out of memory");
   grown[(*n)++] = addr;
   *addrs = grown;
   return 0;
 }
 
 static void
-affected_by(const struct ulp_runtime *st, size_t index, uint64_t **addrs,
-            size_t *n)
+affected_by (const struct ulp_runtime *st, size_t index, uint64_t **addrs,
+             size_t *n)
 {
   const struct ulp_applied_patch *p = &st->patches[index];
   for (uint32_t f = p->first_func; f < p->first_func + p->nfuncs; f++)
-    add_affected(addrs, n, st->funcs[f].old_addr);
+    add_affected (addrs, n, st->funcs[f].old_addr);
 }
 
 static int
-remove_patches(struct plan *plan, struct ulp_runtime *st, uint64_t **addrs,
-               size_t *n)
+remove_patches (struct plan *plan, struct ulp_runtime *st, uint64_t **addrs,
+                size_t *n)
 {
   for (size_t l = 0; l < plan->nrevert_libs; l++)
     for (uint32_t i = st->npatches; i-- > 0;)
-      if (strcmp(st->patches[i].target, plan->revert_libs[l]) == 0) {
-        affected_by(st, i, addrs, n);
-        ulp_state_remove(st, i);
+      if (strcmp (st->patches[i].target, plan->revert_libs[l]) == 0) {
+        affected_by (st, i, addrs, n);
+        ulp_state_remove (st, i);
       }
   for (size_t i = 0; plan->revert && i < plan->nitems; i++) {
     struct item *it = &plan->items[i];
     if (it->outcome != PENDING)
       continue;
-    int index = ulp_state_find(st, it->container->meta.id);
+    int index = ulp_state_find (st, it->container->meta.id);
     if (index < 0)
-      return ulp_fail("%s is not applied", it->label);
-    affected_by(st, (size_t)index, addrs, n);
-    ulp_state_remove(st, (size_t)index);
+      return ulp_fail ("%s is not applied", it->label);
+    affected_by (st, (size_t)index, addrs, n);
+    ulp_state_remove (st, (size_t)index);
   }
   return 0;
 }
 
 static int
-add_patches(struct plan *plan, struct ulp_runtime *st, uint64_t **addrs,
-            size_t *n)
+add_patches (struct plan *plan, struct ulp_runtime *st, uint64_t **addrs,
+             size_t *n)
 {
   for (size_t i = 0; i < plan->napply; i++) {
     struct ulp_container *c = plan->apply[i];
     struct ulp_patched_func funcs[ULP_MAX_FUNCS];
-    if (ulp_state_find(st, c->meta.id) >= 0)
-      return ulp_fail("%s is already applied", c->label);
+    if (ulp_state_find (st, c->meta.id) >= 0)
+      return ulp_fail ("%s is already applied", c->label);
     for (size_t f = 0; f < c->meta.nfuncs; f++) {
       funcs[f].old_addr = plan->apply_lib_base[i] + c->meta.funcs[f].old_offset;
       funcs[f].new_addr = plan->load_bases[i] + c->meta.funcs[f].new_offset;
-      if (add_affected(addrs, n, funcs[f].old_addr) < 0)
+      if (add_affected (addrs, n, funcs[f].old_addr) < 0)
         return -1;
     }
-    if (ulp_state_add(st, c->meta.id, c->path, c->meta.target,
-                      plan->load_bases[i], funcs, c->meta.nfuncs,
-                      (int64_t)time(NULL))
+    if (ulp_state_add (st, c->meta.id, c->path, c->meta.target,
+                       plan->load_bases[i], funcs, c->meta.nfuncs,
+                       (int64_t)time (NULL))
         < 0)
       return -1;
   }
@@ -306,91 +307,91 @@ add_patches(struct plan *plan, struct ulp_runtime *st, uint64_t **addrs,
 }
 
 static int
-prepare_write(struct ulp_process *proc, const struct ulp_runtime *st,
-              uint64_t addr, const uint64_t *pcs, size_t npcs,
-              struct code_write *w, int *needed)
+prepare_write (struct ulp_process *proc, const struct ulp_runtime *st,
+               uint64_t addr, uint64_t *pcs, size_t npcs, struct code_write *w,
+               int *needed)
 {
   struct ulp_entry entry;
   w->addr = addr - ULP_PAD_BEFORE;
-  if (ulp_process_read(proc, w->addr, w->before, ULP_WINDOW) < 0)
+  if (ulp_process_read (proc, w->addr, w->before, ULP_WINDOW) < 0)
     return ULP_STOP_FAILED;
-  if (ulp_entry_parse(w->before, &entry) < 0) {
-    ulp_fail("code at 0x%llx is not a live patch area",
-             (unsigned long long)addr);
+  if (ulp_entry_parse (w->before, &entry) < 0) {
+    ulp_fail ("code at 0x%llx is not a live patch area",
+              (unsigned long long)addr);
     return ULP_STOP_FAILED;
   }
-  uint64_t target = ulp_state_effective(st, addr);
+  uint64_t target = ulp_state_effective (st, addr);
   *needed = target != entry.target;
   if (!*needed)
     return ULP_STOP_DONE;
   for (size_t i = 0; i < npcs; i++)
-    if (ulp_entry_pc_unsafe(addr, entry.endbr, pcs[i])) {
-      ulp_fail("a thread is inside the patch area at 0x%llx",
-               (unsigned long long)addr);
+    if (ulp_entry_move_pc (addr, &entry, &pcs[i]) < 0) {
+      ulp_fail ("a thread is inside the patch area at 0x%llx",
+                (unsigned long long)addr);
       return ULP_STOP_RETRY;
     }
-  memcpy(w->after, w->before, ULP_WINDOW);
-  ulp_entry_render(entry.endbr, target, w->after);
+  memcpy (w->after, w->before, ULP_WINDOW);
+  ulp_entry_render (entry.endbr, target, w->after);
   return ULP_STOP_DONE;
 }
 
 static void
-roll_back(struct ulp_process *proc, struct code_write *w, size_t n)
+roll_back (struct ulp_process *proc, struct code_write *w, size_t n)
 {
   char saved[512];
-  snprintf(saved, sizeof saved, "%s", ulp_error());
+  snprintf (saved, sizeof saved, "%s", ulp_error ());
   while (n-- > 0)
-    ulp_process_write(proc, w[n].addr, w[n].before, ULP_WINDOW);
-  ulp_fail("%s (nothing changed)", saved);
+    ulp_process_write (proc, w[n].addr, w[n].before, ULP_WINDOW);
+  ulp_fail ("%s (nothing changed)", saved);
 }
 
 static int
-write_state(struct ulp_process *proc, const struct ulp_runtime *st)
+write_state (struct ulp_process *proc, const struct ulp_runtime *st)
 {
-  const size_t tables = offsetof(struct ulp_runtime, patches);
-  const size_t funcs = offsetof(struct ulp_runtime, funcs);
-  if (ulp_process_write(proc, proc->runtime + tables, st->patches,
-                        st->npatches * sizeof st->patches[0])
+  const size_t tables = offsetof (struct ulp_runtime, patches);
+  const size_t funcs = offsetof (struct ulp_runtime, funcs);
+  if (ulp_process_write (proc, proc->runtime + tables, st->patches,
+                         st->npatches * sizeof st->patches[0])
           < 0
-      || ulp_process_write(proc, proc->runtime + funcs, st->funcs,
-                           st->nfuncs * sizeof st->funcs[0])
+      || ulp_process_write (proc, proc->runtime + funcs, st->funcs,
+                            st->nfuncs * sizeof st->funcs[0])
              < 0)
     return -1;
   /* Counts last: a reader never sees a count beyond written entries.  */
-  const size_t counts = offsetof(struct ulp_runtime, npatches);
-  return ulp_process_write(proc, proc->runtime + counts, &st->npatches,
-                           offsetof(struct ulp_runtime, load_entry) - counts);
+  const size_t counts = offsetof (struct ulp_runtime, npatches);
+  return ulp_process_write (proc, proc->runtime + counts, &st->npatches,
+                            offsetof (struct ulp_runtime, load_entry) - counts);
 }
 
 static enum ulp_stop_result
-apply_writes(struct plan *plan, struct ulp_runtime *st, uint64_t *addrs,
-             size_t naddrs, const uint64_t *pcs, size_t npcs)
+apply_writes (struct plan *plan, struct ulp_runtime *st, uint64_t *addrs,
+              size_t naddrs, uint64_t *pcs, size_t npcs)
 {
-  struct code_write *writes = calloc(naddrs + 1, sizeof *writes);
+  struct code_write *writes = calloc (naddrs + 1, sizeof *writes);
   size_t nwrites = 0;
   enum ulp_stop_result rc = ULP_STOP_DONE;
   if (!writes) {
-    ulp_fail("out of memory");
+    ulp_fail ("out of memory");
     return ULP_STOP_FAILED;
   }
   for (size_t i = 0; i < naddrs && rc == ULP_STOP_DONE; i++) {
     int needed = 0;
-    rc = prepare_write(&plan->proc, st, addrs[i], pcs, npcs, &writes[nwrites],
-                       &needed);
+    rc = prepare_write (&plan->proc, st, addrs[i], pcs, npcs, &writes[nwrites],
+                        &needed);
     nwrites += needed && rc == ULP_STOP_DONE;
   }
   for (size_t i = 0; i < nwrites && rc == ULP_STOP_DONE; i++)
-    if (ulp_process_write(&plan->proc, writes[i].addr, writes[i].after,
-                          ULP_WINDOW)
+    if (ulp_process_write (&plan->proc, writes[i].addr, writes[i].after,
+                           ULP_WINDOW)
         < 0) {
-      roll_back(&plan->proc, writes, i);
+      roll_back (&plan->proc, writes, i);
       rc = ULP_STOP_FAILED;
     }
-  if (rc == ULP_STOP_DONE && write_state(&plan->proc, st) < 0) {
-    roll_back(&plan->proc, writes, nwrites);
+  if (rc == ULP_STOP_DONE && write_state (&plan->proc, st) < 0) {
+    roll_back (&plan->proc, writes, nwrites);
     rc = ULP_STOP_FAILED;
   }
-  free(writes);
+  free (writes);
   return rc;
 }
 
@@ -398,18 +399,18 @@ apply_writes(struct plan *plan, struct ulp_runtime *st, uint64_t *addrs,
    (the earlier read was only for planning), derives the new state and the
    code that goes with it, and writes both, or nothing.  */
 static enum ulp_stop_result
-write_patches(struct ulp_job *job, const uint64_t *pcs, size_t npcs)
+write_patches (struct ulp_job *job, uint64_t *pcs, size_t npcs)
 {
   struct plan *plan = job->ctx;
   struct ulp_runtime *st = plan->state;
   uint64_t *addrs = NULL;
   size_t naddrs = 0;
   enum ulp_stop_result rc = ULP_STOP_FAILED;
-  if (ulp_process_read_state(&plan->proc, st) == 0
-      && remove_patches(plan, st, &addrs, &naddrs) == 0
-      && add_patches(plan, st, &addrs, &naddrs) == 0)
-    rc = apply_writes(plan, st, addrs, naddrs, pcs, npcs);
-  free(addrs);
+  if (ulp_process_read_state (&plan->proc, st) == 0
+      && remove_patches (plan, st, &addrs, &naddrs) == 0
+      && add_patches (plan, st, &addrs, &naddrs) == 0)
+    rc = apply_writes (plan, st, addrs, naddrs, pcs, npcs);
+  free (addrs);
   return rc;
 }
 
@@ -419,8 +420,8 @@ static const char *const outcome_names[]
     = { "PENDING", "SUCCESS", "SKIPPED", "FAILED" };
 
 static void
-report(struct plan *plan, const struct ulp_trigger_options *o, FILE *out,
-       struct ulp_trigger_summary *sum)
+report (struct plan *plan, const struct ulp_trigger_options *o, FILE *out,
+        struct ulp_trigger_summary *sum)
 {
   for (size_t i = 0; i < plan->nitems; i++) {
     struct item *it = &plan->items[i];
@@ -429,128 +430,128 @@ report(struct plan *plan, const struct ulp_trigger_options *o, FILE *out,
     sum->failed += it->outcome == FAILED;
     if (o->quiet && it->outcome != FAILED)
       continue;
-    fprintf(out, "%s (pid %d): %s %s%s%s\n", plan->proc.name,
-            (int)plan->proc.pid, outcome_names[it->outcome], it->label,
-            it->reason[0] ? ": " : "", it->reason);
+    fprintf (out, "%s (pid %d): %s %s%s%s\n", plan->proc.name,
+             (int)plan->proc.pid, outcome_names[it->outcome], it->label,
+             it->reason[0] ? ": " : "", it->reason);
   }
 }
 
 static void
-settle(struct plan *plan, struct ulp_job *job, int strict)
+settle (struct plan *plan, struct ulp_job *job, int strict)
 {
   for (size_t i = 0; i < plan->nitems; i++) {
     struct item *it = &plan->items[i];
     if (it->outcome == PENDING)
-      set_outcome(it, job && job->failed ? FAILED : SUCCESS,
-                  job && job->failed ? job->reason : NULL);
+      set_outcome (it, job && job->failed ? FAILED : SUCCESS,
+                   job && job->failed ? job->reason : NULL);
     else if (strict && it->outcome == SKIPPED
-             && strcmp(it->reason, "nothing to revert") != 0)
+             && strcmp (it->reason, "nothing to revert") != 0)
       it->outcome = FAILED;
   }
 }
 
 static void
-free_plan(struct plan *plan)
+free_plan (struct plan *plan)
 {
   for (size_t i = 0; i < plan->nitems; i++)
     if (!plan->items[i].container)
-      free((char *)plan->items[i].label);
-  free(plan->items);
-  free(plan->apply);
-  free(plan->apply_lib_base);
-  free(plan->load_paths);
-  free(plan->load_bases);
-  free(plan->revert_libs);
-  free(plan->state);
-  ulp_process_close(&plan->proc);
+      free ((char *)plan->items[i].label);
+  free (plan->items);
+  free (plan->apply);
+  free (plan->apply_lib_base);
+  free (plan->load_paths);
+  free (plan->load_bases);
+  free (plan->revert_libs);
+  free (plan->state);
+  ulp_process_close (&plan->proc);
 }
 
 /* A process the user named but that cannot take part.  */
 static void
-report_unusable(struct plan *plan, struct ulp_container *containers, size_t n,
-                const struct ulp_trigger_options *o, const char *why,
-                int strict)
+report_unusable (struct plan *plan, struct ulp_container *containers, size_t n,
+                 const struct ulp_trigger_options *o, const char *why,
+                 int strict)
 {
   if (n == 0)
-    add_item(plan, o->revert_all ? o->revert_all : "revert-all", NULL);
+    add_item (plan, o->revert_all ? o->revert_all : "revert-all", NULL);
   for (size_t i = 0; i < n; i++)
-    add_item(plan, containers[i].label, &containers[i]);
+    add_item (plan, containers[i].label, &containers[i]);
   for (size_t i = 0; i < plan->nitems; i++) {
     if (!plan->items[i].container)
-      plan->items[i].label = strdup(plan->items[i].label);
-    set_outcome(&plan->items[i], strict ? FAILED : SKIPPED, why);
+      plan->items[i].label = strdup (plan->items[i].label);
+    set_outcome (&plan->items[i], strict ? FAILED : SKIPPED, why);
   }
 }
 
 static int
-build_plans(struct ulp_container *containers, size_t n,
-            const struct ulp_trigger_options *o, struct plan **plans,
-            size_t *nplans, int *strict)
+build_plans (struct ulp_container *containers, size_t n,
+             const struct ulp_trigger_options *o, struct plan **plans,
+             size_t *nplans, int *strict)
 {
   pid_t *pids;
   size_t npids;
-  if (ulp_select_pids(o->selector, &pids, &npids, strict) < 0)
+  if (ulp_select_pids (o->selector, &pids, &npids, strict) < 0)
     return -1;
-  *plans = calloc(npids + 1, sizeof **plans);
+  *plans = calloc (npids + 1, sizeof **plans);
   if (!*plans) {
-    free(pids);
-    return ulp_fail("out of memory");
+    free (pids);
+    return ulp_fail ("out of memory");
   }
   *nplans = 0;
   for (size_t i = 0; i < npids; i++) {
     struct plan *plan = &(*plans)[*nplans];
-    int opened = ulp_process_open(pids[i], &plan->proc) == 0;
+    int opened = ulp_process_open (pids[i], &plan->proc) == 0;
     if (!opened || !plan->proc.runtime) {
       if (!o->selector) {
-        free_plan(plan);
-        memset(plan, 0, sizeof *plan);
+        free_plan (plan);
+        memset (plan, 0, sizeof *plan);
         continue;
       }
       if (!opened)
-        snprintf(plan->proc.name, sizeof plan->proc.name, "?");
+        snprintf (plan->proc.name, sizeof plan->proc.name, "?");
       plan->proc.pid = pids[i];
-      report_unusable(plan, containers, n, o,
-                      opened ? "runtime not loaded (start the process with "
-                               "LD_PRELOAD=libpulp.so.0)"
-                             : "no such process",
-                      *strict);
-    } else if (plan_process(plan, containers, n, o) < 0) {
+      report_unusable (plan, containers, n, o,
+                       opened ? "runtime not loaded (start the process with "
+                                "LD_PRELOAD=libpulp.so.0)"
+                              : "no such process",
+                       *strict);
+    } else if (plan_process (plan, containers, n, o) < 0) {
       char why[512];
-      snprintf(why, sizeof why, "%s", ulp_error());
-      free_plan(plan);
-      memset(plan, 0, sizeof *plan);
+      snprintf (why, sizeof why, "%s", ulp_error ());
+      free_plan (plan);
+      memset (plan, 0, sizeof *plan);
       plan->proc.pid = pids[i];
-      ulp_process_open(pids[i], &plan->proc);
-      report_unusable(plan, containers, n, o, why, *strict);
+      ulp_process_open (pids[i], &plan->proc);
+      report_unusable (plan, containers, n, o, why, *strict);
     }
     if (plan->nitems == 0) {
-      free_plan(plan);
-      memset(plan, 0, sizeof *plan);
+      free_plan (plan);
+      memset (plan, 0, sizeof *plan);
       continue;
     }
     (*nplans)++;
   }
-  free(pids);
+  free (pids);
   return 0;
 }
 
 int
-ulp_trigger(struct ulp_container *containers, size_t n,
-            const struct ulp_trigger_options *o, FILE *out,
-            struct ulp_trigger_summary *sum)
+ulp_trigger (struct ulp_container *containers, size_t n,
+             const struct ulp_trigger_options *o, FILE *out,
+             struct ulp_trigger_summary *sum)
 {
   struct plan *plans;
-  size_t nplans, njobs = 0;
+  size_t nplans = 0, njobs = 0;
   int strict;
-  memset(sum, 0, sizeof *sum);
-  if (build_plans(containers, n, o, &plans, &nplans, &strict) < 0)
+  memset (sum, 0, sizeof *sum);
+  if (build_plans (containers, n, o, &plans, &nplans, &strict) < 0)
     return -1;
-  struct ulp_job *jobs = calloc(nplans + 1, sizeof *jobs);
-  struct ulp_job **job_of = calloc(nplans + 1, sizeof *job_of);
+  struct ulp_job *jobs = calloc (nplans + 1, sizeof *jobs);
+  struct ulp_job **job_of = calloc (nplans + 1, sizeof *job_of);
   if (!jobs || !job_of) {
-    free(jobs);
-    free(job_of);
-    return ulp_fail("out of memory");
+    free (jobs);
+    free (job_of);
+    return ulp_fail ("out of memory");
   }
   for (size_t i = 0; i < nplans; i++) {
     if (!plans[i].has_work)
@@ -565,20 +566,21 @@ ulp_trigger(struct ulp_container *containers, size_t n,
     job_of[i] = job;
   }
   struct ulp_transition_options to = { o->timeout, o->retries };
-  ulp_transition_run(jobs, njobs, &to);
+  ulp_transition_run (jobs, njobs, &to);
   for (size_t i = 0; i < nplans; i++) {
-    settle(&plans[i], job_of[i], strict);
-    report(&plans[i], o, out, sum);
+    settle (&plans[i], job_of[i], strict);
+    report (&plans[i], o, out, sum);
     if (o->timing && job_of[i] && !job_of[i]->failed)
-      fprintf(out, "timing: pid %d stopped_us=%lld thread_max_us=%lld\n",
-              (int)plans[i].proc.pid, (long long)(job_of[i]->stopped_ns / 1000),
-              (long long)(job_of[i]->thread_max_ns / 1000));
-    free_plan(&plans[i]);
+      fprintf (out, "timing: pid %d stopped_us=%lld thread_max_us=%lld\n",
+               (int)plans[i].proc.pid,
+               (long long)(job_of[i]->stopped_ns / 1000),
+               (long long)(job_of[i]->thread_max_ns / 1000));
+    free_plan (&plans[i]);
   }
   for (size_t i = 0; i < njobs; i++)
-    ulp_job_free(&jobs[i]);
-  free(jobs);
-  free(job_of);
-  free(plans);
+    ulp_job_free (&jobs[i]);
+  free (jobs);
+  free (job_of);
+  free (plans);
   return 0;
 }

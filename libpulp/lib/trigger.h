@@ -25,12 +25,13 @@ struct ulp_trigger_summary
   size_t succeeded, skipped, failed;
 };
 
-int ulp_trigger(struct ulp_container *containers, size_t n,
-                const struct ulp_trigger_options *options, FILE *out,
-                struct ulp_trigger_summary *summary);
+int ulp_trigger (struct ulp_container *containers, size_t n,
+                 const struct ulp_trigger_options *options, FILE *out,
+                 struct ulp_trigger_summary *summary);
 
 /* Processes chosen by SELECTOR (see above).  STRICT is set when it names
    one PID, whose problems are errors rather than skips.  */
-int ulp_select_pids(const char *selector, pid_t **pids, size_t *n, int *strict);
+int ulp_select_pids (const char *selector, pid_t **pids, size_t *n,
+                     int *strict);
 
 #endif

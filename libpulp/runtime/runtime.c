@@ -10,10 +10,10 @@
 
 #include "ulp/state.h"
 
-uint64_t ulp_load(void);
-void ulp_trap(void);
+uint64_t ulp_load (void);
+void ulp_trap (void);
 
-__attribute__((visibility("default"))) struct ulp_runtime __ulp_runtime = {
+__attribute__ ((visibility ("default"))) struct ulp_runtime __ulp_runtime = {
   .magic = ULP_STATE_MAGIC,
   .version = ULP_STATE_VERSION,
   .load_entry = (uint64_t)(uintptr_t)&ulp_load,
@@ -21,32 +21,32 @@ __attribute__((visibility("default"))) struct ulp_runtime __ulp_runtime = {
 };
 
 static void
-copy_error(const char *msg)
+copy_error (const char *msg)
 {
-  size_t n = msg ? strlen(msg) : 0;
+  size_t n = msg ? strlen (msg) : 0;
   if (n >= ULP_LOAD_ERROR_MAX)
     n = ULP_LOAD_ERROR_MAX - 1;
   if (n)
-    memcpy(__ulp_runtime.load_error, msg, n);
+    memcpy (__ulp_runtime.load_error, msg, n);
   __ulp_runtime.load_error[n] = '\0';
 }
 
 /* Called by the tool on a borrowed thread, never by the program.  */
-__attribute__((visibility("default"), used)) uint64_t
-ulp_load(void)
+__attribute__ ((visibility ("default"), used)) uint64_t
+ulp_load (void)
 {
   struct link_map *map = NULL;
   void *handle;
 
   __ulp_runtime.load_error[0] = '\0';
   __ulp_runtime.load_base = 0;
-  handle = dlopen(__ulp_runtime.load_path, RTLD_NOW | RTLD_LOCAL);
+  handle = dlopen (__ulp_runtime.load_path, RTLD_NOW | RTLD_LOCAL);
   if (!handle) {
-    copy_error(dlerror());
+    copy_error (dlerror ());
     return 0;
   }
-  if (dlinfo(handle, RTLD_DI_LINKMAP, &map) != 0 || !map) {
-    copy_error(dlerror());
+  if (dlinfo (handle, RTLD_DI_LINKMAP, &map) != 0 || !map) {
+    copy_error (dlerror ());
     return 0;
   }
   __ulp_runtime.load_base = map->l_addr;

@@ -5,33 +5,33 @@
 #include "error.h"
 
 int
-cmd_dump(int argc, char **argv)
+cmd_dump (int argc, char **argv)
 {
   if (argc != 2) {
-    fprintf(stderr, "usage: ulp dump CONTAINER\n");
+    fprintf (stderr, "usage: ulp dump CONTAINER\n");
     return ULP_EXIT_USAGE;
   }
   struct ulp_container c;
-  if (ulp_container_open(argv[1], &c) < 0) {
-    fprintf(stderr, "ulp dump: %s\n", ulp_error());
+  if (ulp_container_open (argv[1], &c) < 0) {
+    fprintf (stderr, "ulp dump: %s\n", ulp_error ());
     return ULP_EXIT_FAILED;
   }
   char id[2 * ULP_ID_LEN + 1], build_id[2 * ULP_BUILD_ID_MAX + 1];
-  ulp_hex(c.meta.id, ULP_ID_LEN, id);
-  ulp_hex(c.meta.build_id, c.meta.build_id_len, build_id);
-  printf("container: %s\n", c.path);
-  printf("patch id:  %s\n", id);
-  printf("target:    %s\n", c.meta.target);
-  printf("build-id:  %s\n", build_id);
-  printf("functions: %zu\n", c.meta.nfuncs);
+  ulp_hex (c.meta.id, ULP_ID_LEN, id);
+  ulp_hex (c.meta.build_id, c.meta.build_id_len, build_id);
+  printf ("container: %s\n", c.path);
+  printf ("patch id:  %s\n", id);
+  printf ("target:    %s\n", c.meta.target);
+  printf ("build-id:  %s\n", build_id);
+  printf ("functions: %zu\n", c.meta.nfuncs);
   for (size_t i = 0; i < c.meta.nfuncs; i++) {
     const struct ulp_func_meta *f = &c.meta.funcs[i];
-    printf("  %s -> %s (old offset 0x%llx, new offset 0x%llx)\n", f->old_name,
-           f->new_name, (unsigned long long)f->old_offset,
-           (unsigned long long)f->new_offset);
+    printf ("  %s -> %s (old offset 0x%llx, new offset 0x%llx)\n", f->old_name,
+            f->new_name, (unsigned long long)f->old_offset,
+            (unsigned long long)f->new_offset);
   }
-  ulp_hex(c.rev.id, ULP_ID_LEN, id);
-  printf("revert:    patch id %s, target %s\n", id, c.rev.target);
-  ulp_container_free(&c);
+  ulp_hex (c.rev.id, ULP_ID_LEN, id);
+  printf ("revert:    patch id %s, target %s\n", id, c.rev.target);
+  ulp_container_free (&c);
   return ULP_EXIT_OK;
 }

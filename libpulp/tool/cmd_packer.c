@@ -17,11 +17,11 @@
 #include "proc.h"
 
 static char *
-read_whole_file(const char *path, size_t *len)
+read_whole_file (const char *path, size_t *len)
 {
-  FILE *f = fopen(path, "re");
+  FILE *f = fopen (path, "re");
   if (!f) {
-    ulp_fail("%s", errno == ENOENT ? "no such file" : strerror(errno));
+    ulp_fail ("%s", errno == ENOENT ? "no such file" : strerror (errno));
     return NULL;
   }
   char *buf = NULL;
@@ -30,193 +30,193 @@ read_whole_file(const char *path, size_t *len)
   for (;;) {
     if (*len == cap) {
       cap = cap ? cap * 2 : 4096;
-      char *grown = cap <= (1 << 24) ? realloc(buf, cap) : NULL;
+      char *grown = cap <= (1 << 24) ? realloc (buf, cap) : NULL;
       if (!grown) {
-        free(buf);
-        fclose(f);
-        ulp_fail("description too large");
+        free (buf);
+        fclose (f);
+        ulp_fail ("description too large");
         return NULL;
       }
       buf = grown;
     }
-    size_t n = fread(buf + *len, 1, cap - *len, f);
+    size_t n = fread (buf + *len, 1, cap - *len, f);
     *len += n;
     if (n == 0)
       break;
   }
-  fclose(f);
+  fclose (f);
   return buf;
 }
 
 /* The file name processes show in their maps: symlinks resolved.  */
 static const char *
-mapped_name(const char *path)
+mapped_name (const char *path)
 {
   static char resolved[PATH_MAX];
-  return ulp_basename(realpath(path, resolved) ? resolved : path);
+  return ulp_basename (realpath (path, resolved) ? resolved : path);
 }
 
 static int
-resolve_old(struct ulp_elf *target, const struct ulp_desc_func *f,
-            const char *target_path, uint64_t *offset)
+resolve_old (struct ulp_elf *target, const struct ulp_desc_func *f,
+             const char *target_path, uint64_t *offset)
 {
   uint8_t window[ULP_WINDOW];
-  if (ulp_elf_find_symbol(target, f->old_name, 1, offset) != 0)
-    return ulp_fail("%d: unknown old function '%s' in %s", f->line, f->old_name,
-                    target_path);
+  if (ulp_elf_find_symbol (target, f->old_name, 1, offset) != 0)
+    return ulp_fail ("%d: unknown old function '%s' in %s", f->line,
+                     f->old_name, target_path);
   if (*offset < ULP_PAD_BEFORE
-      || ulp_elf_read(target, *offset - ULP_PAD_BEFORE, window, sizeof window)
+      || ulp_elf_read (target, *offset - ULP_PAD_BEFORE, window, sizeof window)
              < 0
-      || !ulp_entry_is_patchable(window))
-    return ulp_fail("%d: function '%s' in %s is not livepatchable (no "
-                    "14+2 NOP patch area; build with "
-                    "-fpatchable-function-entry=16,14)",
-                    f->line, f->old_name, target_path);
+      || !ulp_entry_is_patchable (window))
+    return ulp_fail ("%d: function '%s' in %s is not livepatchable (no "
+                     "14+2 NOP patch area; build with "
+                     "-fpatchable-function-entry=16,14)",
+                     f->line, f->old_name, target_path);
   return 0;
 }
 
 static int
-resolve_functions(const struct ulp_description *d, struct ulp_elf *target,
-                  struct ulp_elf *container, struct ulp_metadata *meta)
+resolve_functions (const struct ulp_description *d, struct ulp_elf *target,
+                   struct ulp_elf *container, struct ulp_metadata *meta)
 {
-  meta->funcs = calloc(d->nfuncs, sizeof *meta->funcs);
+  meta->funcs = calloc (d->nfuncs, sizeof *meta->funcs);
   if (!meta->funcs)
-    return ulp_fail("out of memory");
+    return ulp_fail ("out of memory");
   for (size_t i = 0; i < d->nfuncs; i++) {
     const struct ulp_desc_func *f = &d->funcs[i];
     struct ulp_func_meta *m = &meta->funcs[i];
     meta->nfuncs = i + 1;
-    m->old_name = strdup(f->old_name);
-    m->new_name = strdup(f->new_name);
-    if (resolve_old(target, f, d->target, &m->old_offset) < 0)
+    m->old_name = strdup (f->old_name);
+    m->new_name = strdup (f->new_name);
+    if (resolve_old (target, f, d->target, &m->old_offset) < 0)
       return -1;
-    if (ulp_elf_find_symbol(container, f->new_name, 1, &m->new_offset) != 0)
-      return ulp_fail("%d: unknown new function '%s' in %s", f->line,
-                      f->new_name, d->container);
+    if (ulp_elf_find_symbol (container, f->new_name, 1, &m->new_offset) != 0)
+      return ulp_fail ("%d: unknown new function '%s' in %s", f->line,
+                       f->new_name, d->container);
   }
   return 0;
 }
 
 static void
-digest_update(void *ctx, const void *data, size_t len)
+digest_update (void *ctx, const void *data, size_t len)
 {
-  EVP_DigestUpdate(ctx, data, len);
+  EVP_DigestUpdate (ctx, data, len);
 }
 
 /* The patch id: a digest of what the patch does and the code it brings,
    so the same inputs always give the same id.  */
 static int
-compute_id(struct ulp_metadata *meta, struct ulp_elf *container)
+compute_id (struct ulp_metadata *meta, struct ulp_elf *container)
 {
   uint8_t *encoded, digest[EVP_MAX_MD_SIZE];
   size_t len;
   unsigned dlen = 0;
-  memset(meta->id, 0, ULP_ID_LEN);
-  if (ulp_metadata_encode(meta, &encoded, &len) < 0)
+  memset (meta->id, 0, ULP_ID_LEN);
+  if (ulp_metadata_encode (meta, &encoded, &len) < 0)
     return -1;
-  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-  int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)
-           && EVP_DigestUpdate(ctx, encoded, len)
-           && ulp_elf_digest_loadable(container, digest_update, ctx) == 0
-           && EVP_DigestFinal_ex(ctx, digest, &dlen);
-  EVP_MD_CTX_free(ctx);
-  free(encoded);
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new ();
+  int ok = ctx && EVP_DigestInit_ex (ctx, EVP_sha256 (), NULL)
+           && EVP_DigestUpdate (ctx, encoded, len)
+           && ulp_elf_digest_loadable (container, digest_update, ctx) == 0
+           && EVP_DigestFinal_ex (ctx, digest, &dlen);
+  EVP_MD_CTX_free (ctx);
+  free (encoded);
   if (!ok)
-    return ulp_fail("cannot compute the patch id");
-  memcpy(meta->id, digest, ULP_ID_LEN);
+    return ulp_fail ("cannot compute the patch id");
+  memcpy (meta->id, digest, ULP_ID_LEN);
   return 0;
 }
 
 static int
-build_metadata(const struct ulp_description *d, struct ulp_metadata *meta)
+build_metadata (const struct ulp_description *d, struct ulp_metadata *meta)
 {
-  struct ulp_elf *target = ulp_elf_open(d->target);
+  struct ulp_elf *target = ulp_elf_open (d->target);
   if (!target)
-    return ulp_fail("%d: %s", d->target_line, ulp_error());
-  struct ulp_elf *container = ulp_elf_open(d->container);
+    return ulp_fail ("%d: %s", d->target_line, ulp_error ());
+  struct ulp_elf *container = ulp_elf_open (d->container);
   int rc = -1;
   if (!container)
-    ulp_fail("%d: %s", d->container_line, ulp_error());
-  else if (!ulp_elf_is_shared_object(container))
-    ulp_fail("%d: %s: not a shared object", d->container_line, d->container);
-  else if (!ulp_elf_is_shared_object(target))
-    ulp_fail("%d: %s: not a shared library", d->target_line, d->target);
-  else if (ulp_elf_build_id(target, meta->build_id, sizeof meta->build_id,
-                            &meta->build_id_len)
+    ulp_fail ("%d: %s", d->container_line, ulp_error ());
+  else if (!ulp_elf_is_shared_object (container))
+    ulp_fail ("%d: %s: not a shared object", d->container_line, d->container);
+  else if (!ulp_elf_is_shared_object (target))
+    ulp_fail ("%d: %s: not a shared library", d->target_line, d->target);
+  else if (ulp_elf_build_id (target, meta->build_id, sizeof meta->build_id,
+                             &meta->build_id_len)
            < 0)
-    ulp_fail("%d: %s", d->target_line, ulp_error());
-  else if (!(meta->target = strdup(mapped_name(d->target))))
-    ulp_fail("out of memory");
-  else if (resolve_functions(d, target, container, meta) == 0)
-    rc = compute_id(meta, container);
-  ulp_elf_close(target);
-  ulp_elf_close(container);
+    ulp_fail ("%d: %s", d->target_line, ulp_error ());
+  else if (!(meta->target = strdup (mapped_name (d->target))))
+    ulp_fail ("out of memory");
+  else if (resolve_functions (d, target, container, meta) == 0)
+    rc = compute_id (meta, container);
+  ulp_elf_close (target);
+  ulp_elf_close (container);
   return rc;
 }
 
 static int
-embed(const char *container, const struct ulp_metadata *meta)
+embed (const char *container, const struct ulp_metadata *meta)
 {
   struct ulp_revert_meta rev = { { 0 }, meta->target };
   uint8_t *apply = NULL, *revert = NULL;
   size_t apply_len, revert_len;
-  memcpy(rev.id, meta->id, ULP_ID_LEN);
+  memcpy (rev.id, meta->id, ULP_ID_LEN);
   int rc = -1;
-  if (ulp_metadata_encode(meta, &apply, &apply_len) == 0
-      && ulp_revert_encode(&rev, &revert, &revert_len) == 0) {
+  if (ulp_metadata_encode (meta, &apply, &apply_len) == 0
+      && ulp_revert_encode (&rev, &revert, &revert_len) == 0) {
     struct ulp_new_section sections[] = {
       { ULP_SECTION_APPLY, apply, apply_len },
       { ULP_SECTION_REVERT, revert, revert_len },
     };
-    rc = ulp_elf_embed_sections(container, sections, 2);
+    rc = ulp_elf_embed_sections (container, sections, 2);
   }
-  free(apply);
-  free(revert);
+  free (apply);
+  free (revert);
   return rc;
 }
 
 static int
-pack(const char *dsc_path, const char *text, size_t len)
+pack (const char *dsc_path, const char *text, size_t len)
 {
   struct ulp_description d;
   struct ulp_metadata meta = { 0 };
-  char *copy = strdup(dsc_path);
-  int rc = ulp_description_parse(text, len, dirname(copy), &d);
-  free(copy);
+  char *copy = strdup (dsc_path);
+  int rc = ulp_description_parse (text, len, dirname (copy), &d);
+  free (copy);
   if (rc < 0)
     return -1;
-  rc = build_metadata(&d, &meta);
-  if (rc == 0 && (rc = embed(d.container, &meta)) < 0)
-    ulp_fail("%d: %s", d.container_line, ulp_error());
+  rc = build_metadata (&d, &meta);
+  if (rc == 0 && (rc = embed (d.container, &meta)) < 0)
+    ulp_fail ("%d: %s", d.container_line, ulp_error ());
 
   if (rc == 0) {
     char hex[2 * ULP_BUILD_ID_MAX + 1];
-    ulp_hex(meta.build_id, meta.build_id_len, hex);
-    printf("packed %s: %zu functions for %s (build-ID %s)\n", d.container,
-           meta.nfuncs, meta.target, hex);
+    ulp_hex (meta.build_id, meta.build_id_len, hex);
+    printf ("packed %s: %zu functions for %s (build-ID %s)\n", d.container,
+            meta.nfuncs, meta.target, hex);
   }
-  ulp_metadata_free(&meta);
-  ulp_description_free(&d);
+  ulp_metadata_free (&meta);
+  ulp_description_free (&d);
   return rc;
 }
 
 int
-cmd_packer(int argc, char **argv)
+cmd_packer (int argc, char **argv)
 {
   if (argc != 2) {
-    fprintf(stderr, "usage: ulp packer FILE.dsc\n");
+    fprintf (stderr, "usage: ulp packer FILE.dsc\n");
     return ULP_EXIT_USAGE;
   }
   size_t len;
-  char *text = read_whole_file(argv[1], &len);
+  char *text = read_whole_file (argv[1], &len);
   if (!text) {
-    fprintf(stderr, "ulp packer: %s: %s\n", argv[1], ulp_error());
+    fprintf (stderr, "ulp packer: %s: %s\n", argv[1], ulp_error ());
     return ULP_EXIT_USAGE;
   }
-  int rc = pack(argv[1], text, len);
-  free(text);
+  int rc = pack (argv[1], text, len);
+  free (text);
   if (rc < 0) {
-    fprintf(stderr, "ulp packer: %s:%s\n", argv[1], ulp_error());
+    fprintf (stderr, "ulp packer: %s:%s\n", argv[1], ulp_error ());
     return ULP_EXIT_FAILED;
   }
   return ULP_EXIT_OK;

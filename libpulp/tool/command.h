@@ -2,12 +2,12 @@
 #ifndef ULP_COMMAND_H
 #define ULP_COMMAND_H
 
-int cmd_livepatchable(int argc, char **argv);
-int cmd_packer(int argc, char **argv);
-int cmd_dump(int argc, char **argv);
-int cmd_trigger(int argc, char **argv);
-int cmd_check(int argc, char **argv);
-int cmd_patches(int argc, char **argv);
+int cmd_livepatchable (int argc, char **argv);
+int cmd_packer (int argc, char **argv);
+int cmd_dump (int argc, char **argv);
+int cmd_trigger (int argc, char **argv);
+int cmd_check (int argc, char **argv);
+int cmd_patches (int argc, char **argv);
 
 /* Exit statuses shared by every subcommand.  */
 enum

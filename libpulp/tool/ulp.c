@@ -7,7 +7,7 @@
 struct command
 {
   const char *name;
-  int (*run)(int argc, char **argv);
+  int (*run) (int argc, char **argv);
   const char *summary;
 };
 
@@ -23,29 +23,29 @@ static const struct command commands[] = {
 };
 
 static int
-usage(FILE *out)
+usage (FILE *out)
 {
-  fprintf(out, "usage: ulp COMMAND [ARGS]\n\ncommands:\n");
+  fprintf (out, "usage: ulp COMMAND [ARGS]\n\ncommands:\n");
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-    fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
-  fprintf(out, "\nSee ulp(1) and libpulp(7).\n");
+    fprintf (out, "  %-14s %s\n", commands[i].name, commands[i].summary);
+  fprintf (out, "\nSee ulp(1) and libpulp(7).\n");
   return out == stdout ? ULP_EXIT_OK : ULP_EXIT_USAGE;
 }
 
 int
-main(int argc, char **argv)
+main (int argc, char **argv)
 {
   if (argc < 2)
-    return usage(stderr);
-  if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
-    return usage(stdout);
-  if (strcmp(argv[1], "--version") == 0) {
-    printf("ulp %s\n", ULP_VERSION);
+    return usage (stderr);
+  if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0)
+    return usage (stdout);
+  if (strcmp (argv[1], "--version") == 0) {
+    printf ("ulp %s\n", ULP_VERSION);
     return ULP_EXIT_OK;
   }
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-    if (strcmp(argv[1], commands[i].name) == 0)
-      return commands[i].run(argc - 1, argv + 1);
-  fprintf(stderr, "ulp: unknown command '%s'\n", argv[1]);
-  return usage(stderr);
+    if (strcmp (argv[1], commands[i].name) == 0)
+      return commands[i].run (argc - 1, argv + 1);
+  fprintf (stderr, "ulp: unknown command '%s'\n", argv[1]);
+  return usage (stderr);
 }

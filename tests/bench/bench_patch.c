@@ -1,0 +1,5 @@
+int
+bench_step_v2 (int x)
+{
+  return x * 3 + 2;
+}
