@@ -67,12 +67,10 @@ check: test-deps
 
 demo: deps
 	$(MAKE) all
-	$(MAKE) fixtures
-	ULP_BUILD=$(CURDIR)/$(B) tests/demo.sh
+	ULP_BUILD=$(CURDIR)/$(B) tests/demo/run.sh
 
 bench: deps
 	$(MAKE) all
-	$(MAKE) fixtures
 	ULP_BUILD=$(CURDIR)/$(B) tests/bench/run.sh
 
 FUZZ_SECONDS ?= 60

@@ -34,6 +34,28 @@ read_sections (struct ulp_elf *e, struct ulp_container *c)
   return 0;
 }
 
+static int
+read_new_code (struct ulp_elf *e, struct ulp_container *c)
+{
+  c->code = calloc (c->meta.nfuncs, sizeof *c->code);
+  c->code_len = calloc (c->meta.nfuncs, sizeof *c->code_len);
+  if (!c->code || !c->code_len)
+    return ulp_fail ("out of memory");
+  for (size_t i = 0; i < c->meta.nfuncs; i++) {
+    /* A function may end its section in fewer bytes.  */
+    size_t len = ULP_CODE_CHECK;
+    while (len
+           && ulp_elf_read (e, c->meta.funcs[i].new_offset, c->code[i], len)
+                  < 0)
+      len /= 2;
+    if (!len)
+      return ulp_fail ("metadata of %s points outside the container",
+                       c->meta.funcs[i].new_name);
+    c->code_len[i] = len;
+  }
+  return 0;
+}
+
 int
 ulp_container_open (const char *path, struct ulp_container *c)
 {
@@ -45,7 +67,7 @@ ulp_container_open (const char *path, struct ulp_container *c)
   int rc = 0;
   if (!ulp_elf_is_shared_object (e))
     rc = ulp_fail ("%s: not a shared object", path);
-  else if (read_sections (e, c) < 0)
+  else if (read_sections (e, c) < 0 || read_new_code (e, c) < 0)
     rc = -1;
   ulp_elf_close (e);
   if (rc == 0 && !realpath (path, resolved))
@@ -66,6 +88,8 @@ ulp_container_free (struct ulp_container *c)
 {
   ulp_metadata_free (&c->meta);
   ulp_revert_free (&c->rev);
+  free (c->code);
+  free (c->code_len);
   free (c->path);
   free (c->label);
   memset (c, 0, sizeof *c);

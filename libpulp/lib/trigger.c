@@ -283,6 +283,22 @@ remove_patches (struct plan *plan, struct ulp_runtime *st, uint64_t **addrs,
 }
 
 static int
+check_loaded_code (struct ulp_process *proc, const struct ulp_container *c,
+                   const struct ulp_patched_func *funcs)
+{
+  for (size_t f = 0; f < c->meta.nfuncs; f++) {
+    uint8_t loaded[ULP_CODE_CHECK];
+    if (ulp_process_read (proc, funcs[f].new_addr, loaded, c->code_len[f]) < 0)
+      return -1;
+    if (memcmp (loaded, c->code[f], c->code_len[f]) != 0)
+      return ulp_fail ("the process has a different %s loaded than the "
+                       "container file (rebuilt under the same path?)",
+                       c->meta.funcs[f].new_name);
+  }
+  return 0;
+}
+
+static int
 add_patches (struct plan *plan, struct ulp_runtime *st, uint64_t **addrs,
              size_t *n)
 {
@@ -297,6 +313,8 @@ add_patches (struct plan *plan, struct ulp_runtime *st, uint64_t **addrs,
       if (add_affected (addrs, n, funcs[f].old_addr) < 0)
         return -1;
     }
+    if (check_loaded_code (&plan->proc, c, funcs) < 0)
+      return -1;
     if (ulp_state_add (st, c->meta.id, c->path, c->meta.target,
                        plan->load_bases[i], funcs, c->meta.nfuncs,
                        (int64_t)time (NULL))

@@ -1,0 +1,6 @@
+/* The live patch: the fixed greeting.  */
+const char *
+greeting_fixed (void)
+{
+  return "Hello, live-patched world";
+}
