@@ -58,7 +58,7 @@ test-deps: deps
 	$(call need,$(TEST_DEPS))
 
 fixtures: all
-	$(MAKE) -C tests/fixtures OUT=$(CURDIR)/$(B)/tests
+	$(MAKE) -C tests/targets OUT=$(CURDIR)/$(B)/tests
 
 check: test-deps
 	$(MAKE) all

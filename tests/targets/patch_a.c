@@ -1,0 +1,5 @@
+const char *
+demo_message_a (void)
+{
+  return "patch A";
+}

@@ -1,0 +1,5 @@
+const char *
+demo_message_b (void)
+{
+  return "patch B";
+}
