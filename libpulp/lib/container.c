@@ -2,6 +2,8 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "container.h"
 #include "elffile.h"
@@ -70,9 +72,13 @@ ulp_container_open (const char *path, struct ulp_container *c)
   else if (read_sections (e, c) < 0 || read_new_code (e, c) < 0)
     rc = -1;
   ulp_elf_close (e);
-  if (rc == 0 && !realpath (path, resolved))
+  struct stat st;
+  if (rc == 0 && (!realpath (path, resolved) || stat (resolved, &st) != 0))
     rc = ulp_fail ("%s: %s", path, strerror (errno));
   if (rc == 0) {
+    c->dev_major = major (st.st_dev);
+    c->dev_minor = minor (st.st_dev);
+    c->inode = st.st_ino;
     c->path = strdup (resolved);
     c->label = strdup (path);
     return 0;

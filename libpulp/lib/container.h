@@ -17,6 +17,8 @@ struct ulp_container
   struct ulp_revert_meta rev;
   uint8_t (*code)[ULP_CODE_CHECK]; /* per function, from the file */
   size_t *code_len;
+  unsigned dev_major, dev_minor; /* the file as opened */
+  uint64_t inode;
 };
 
 int ulp_container_open (const char *path, struct ulp_container *c);

@@ -120,6 +120,21 @@ buildid_matches (const struct ulp_library *lib, const struct ulp_metadata *m)
          && memcmp (lib->build_id, m->build_id, m->build_id_len) == 0;
 }
 
+/* dlopen hands back an object already loaded under the same name, even if
+   the file was replaced since.  */
+static int
+stale_copy_loaded (const struct ulp_maps *maps, const struct ulp_container *c)
+{
+  for (size_t i = 0; i < maps->n; i++) {
+    const struct ulp_mapping *m = &maps->v[i];
+    if (m->path && strcmp (m->path, c->path) == 0
+        && (m->deleted || m->inode != c->inode || m->dev_major != c->dev_major
+            || m->dev_minor != c->dev_minor))
+      return 1;
+  }
+  return 0;
+}
+
 /* Why container C cannot be applied (or reverted) here, or NULL.  */
 static const char *
 mismatch (struct plan *plan, struct ulp_container *c, int revert,
@@ -136,6 +151,9 @@ mismatch (struct plan *plan, struct ulp_container *c, int revert,
   }
   if (!buildid_matches (lib, &c->meta))
     return "build-ID mismatch";
+  if (!revert && stale_copy_loaded (&plan->proc.maps, c))
+    return "an older build of this container is loaded from the same path "
+           "(give each build its own file name)";
   int applied = ulp_state_find (plan->state, c->meta.id) >= 0;
   if (!revert && applied)
     return "already applied";
