@@ -141,12 +141,66 @@ interrupt (struct ulp_thread *t)
     t->interrupted = 1;
 }
 
+/* System calls the kernel never restarts: a ptrace stop alone makes them
+   fail with EINTR even without a signal handler.  */
+static int
+returns_eintr_on_stop (long nr)
+{
+  switch (nr) {
+  case SYS_epoll_wait:
+  case SYS_epoll_pwait:
+  case SYS_epoll_pwait2:
+  case SYS_semop:
+  case SYS_semtimedop:
+  case SYS_io_getevents:
+  case SYS_rt_sigtimedwait:
+    return 1;
+  default:
+    return 0;
+  }
+}
+
+static int
+signal_pending_for (pid_t tid)
+{
+  char file[64], line[256];
+  unsigned long long pending = 0, shared = 0, blocked = 0;
+  snprintf (file, sizeof file, "/proc/%d/status", (int)tid);
+  FILE *f = fopen (file, "re");
+  if (!f)
+    return 1;
+  while (fgets (line, sizeof line, f)) {
+    sscanf (line, "SigPnd: %llx", &pending);
+    sscanf (line, "ShdPnd: %llx", &shared);
+    sscanf (line, "SigBlk: %llx", &blocked);
+  }
+  fclose (f);
+  return ((pending | shared) & ~blocked) != 0;
+}
+
+/* A thread released with such a call just failed by our doing (orig_rax is
+   still set: no handler has run) goes back to the syscall instruction, as
+   the kernel does for restartable calls.  A real signal keeps its EINTR.  */
+static void
+undo_stop_eintr (struct ulp_thread *t)
+{
+  struct user_regs_struct r;
+  if (t->pending_sig || ptrace (PTRACE_GETREGS, t->tid, 0, &r) != 0
+      || !returns_eintr_on_stop ((long)r.orig_rax) || (long long)r.rax != -EINTR
+      || signal_pending_for (t->tid))
+    return;
+  r.rax = r.orig_rax;
+  r.rip -= 2; /* the syscall instruction */
+  ptrace (PTRACE_SETREGS, t->tid, 0, &r);
+}
+
 static void
 resume (struct ulp_thread *t)
 {
   t->want_stop = 0;
   if (t->gone || !t->stopped)
     return;
+  undo_stop_eintr (t);
   ptrace (PTRACE_CONT, t->tid, 0, (long)t->pending_sig);
   t->stopped = t->interrupted = t->pending_sig = 0;
 }
@@ -174,8 +228,10 @@ finish (struct ulp_job *job)
 {
   for (size_t i = 0; i < job->nthreads; i++) {
     struct ulp_thread *t = &job->threads[i];
-    if (!t->gone && t->stopped)
+    if (!t->gone && t->stopped) {
+      undo_stop_eintr (t);
       ptrace (PTRACE_DETACH, t->tid, 0, (long)t->pending_sig);
+    }
   }
   job->phase = FINISHED;
 }
