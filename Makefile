@@ -11,6 +11,7 @@ CFLAGS ?= -O2 -g
 STRICT := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror
 CPPFLAGS += -Ilibpulp/include -Ilibpulp/lib -DULP_VERSION='"$(VERSION)"'
 B := build
+SHELL := /bin/bash
 
 LIB_SRC := $(wildcard libpulp/lib/*.c)
 TOOL_SRC := $(wildcard libpulp/tool/*.c)
@@ -19,7 +20,7 @@ TOOL_OBJ := $(TOOL_SRC:libpulp/%.c=$(B)/obj/%.o)
 HEADERS := $(wildcard libpulp/lib/*.h libpulp/tool/*.h libpulp/include/ulp/*.h)
 
 BUILD_DEPS := gcc make libelf-dev libssl-dev
-TEST_DEPS := bats bats-assert bats-support python3 binutils gdb procps
+TEST_DEPS := bats bats-assert bats-support python3 binutils gdb procps groff-base
 FUZZ_DEPS := clang libclang-rt-14-dev
 
 .PHONY: all deps test-deps fixtures check demo bench fuzz install clean format
@@ -60,10 +61,14 @@ test-deps: deps
 fixtures: all
 	$(MAKE) -C tests/targets OUT=$(CURDIR)/$(B)/tests
 
+# Bats prints TAP; the last line counts the results for CI.
 check: test-deps
 	$(MAKE) all
 	$(MAKE) fixtures
-	ULP_BUILD=$(CURDIR)/$(B) bats tests/
+	@set -o pipefail; ULP_BUILD=$(CURDIR)/$(B) bats --tap tests/ | tee $(B)/check.tap; \
+	  rc=$$?; \
+	  echo "$$(grep -c '^ok ' $(B)/check.tap) passed, $$(grep -c '^not ok ' $(B)/check.tap) failed"; \
+	  exit $$rc
 
 demo: deps
 	$(MAKE) all
