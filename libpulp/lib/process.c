@@ -199,33 +199,35 @@ memory_fd (struct ulp_process *p)
   return p->mem_fd;
 }
 
-int
-ulp_process_read (struct ulp_process *p, uint64_t addr, void *buf, size_t len)
+/* Process memory through /proc/PID/mem, which also writes read-only
+   code pages (as a debugger does).  */
+static int
+transfer (struct ulp_process *p, uint64_t addr, void *buf, size_t len,
+          int write)
 {
   int fd = memory_fd (p);
   if (fd < 0)
     return -1;
-  ssize_t n = pread (fd, buf, len, (off_t)addr);
+  ssize_t n = write ? pwrite (fd, buf, len, (off_t)addr)
+                    : pread (fd, buf, len, (off_t)addr);
   if (n != (ssize_t)len)
-    return ulp_fail ("cannot read process memory at 0x%llx: %s",
-                     (unsigned long long)addr,
-                     n < 0 ? strerror (errno) : "short read");
+    return ulp_fail ("cannot %s process memory at 0x%llx: %s",
+                     write ? "write" : "read", (unsigned long long)addr,
+                     n < 0 ? strerror (errno) : "short transfer");
   return 0;
+}
+
+int
+ulp_process_read (struct ulp_process *p, uint64_t addr, void *buf, size_t len)
+{
+  return transfer (p, addr, buf, len, 0);
 }
 
 int
 ulp_process_write (struct ulp_process *p, uint64_t addr, const void *buf,
                    size_t len)
 {
-  int fd = memory_fd (p);
-  if (fd < 0)
-    return -1;
-  ssize_t n = pwrite (fd, buf, len, (off_t)addr);
-  if (n != (ssize_t)len)
-    return ulp_fail ("cannot write process memory at 0x%llx: %s",
-                     (unsigned long long)addr,
-                     n < 0 ? strerror (errno) : "short write");
-  return 0;
+  return transfer (p, addr, (void *)buf, len, 1);
 }
 
 int
