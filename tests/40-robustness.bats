@@ -136,3 +136,18 @@ C
   "$ULP" trigger -q -p "$parent" "$W/a.so"
   wait_for_output parent "patch A"
 }
+
+@test "no thread in a safe place: bounded back-off, clear failure, process untouched" {
+  patch_a
+  start in_libc "$FIX/v1"
+  run "$ULP" trigger -p "$LAST" --retries=0 "$W/a.so"
+  assert_failure 1
+  assert_output --partial "gave up after 1 attempts: no thread is in a safe place"
+  run "$ULP" trigger -p "$LAST" --retries=1000000 --timeout=0.5 "$W/a.so"
+  assert_failure 1
+  assert_output --partial "gave up after"
+  kill -0 "$LAST"
+  run "$ULP" check -p "$LAST" "$W/a.so"
+  assert_failure 1
+  [ "$(awk '{print $3}' "/proc/$LAST/stat")" != T ]
+}
