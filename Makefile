@@ -20,7 +20,7 @@ TOOL_OBJ := $(TOOL_SRC:libpulp/%.c=$(B)/obj/%.o)
 HEADERS := $(wildcard libpulp/lib/*.h libpulp/tool/*.h libpulp/include/ulp/*.h)
 
 BUILD_DEPS := gcc make libelf-dev libssl-dev
-TEST_DEPS := bats bats-assert bats-support python3 binutils gdb procps groff-base
+TEST_DEPS := bats bats-assert bats-support python3 binutils gdb procps groff-base openssl
 FUZZ_DEPS := clang libclang-rt-14-dev
 
 .PHONY: all deps test-deps fixtures check demo bench fuzz install clean format

@@ -37,7 +37,7 @@ setup_running_patch() {
 @test "empty file" {
   setup_running_patch
   : >"$W/empty.so"
-  rejected "$W/empty.so" "not an ELF file"
+  rejected "$W/empty.so" "empty file"
 }
 
 @test "container without metadata" {
@@ -61,9 +61,7 @@ setup_running_patch() {
 @test "corrupted metadata bytes" {
   setup_running_patch
   make_patch b patch_b.so "$FIX/v1" demo_message:demo_message_b
-  hex=$(readelf -S -W "$W/b.so" | awk '$2 == ".ulp" {print $5}')
-  [ -n "$hex" ]
-  offset=$((16#$hex))
+  offset=$(section_offset "$W/b.so" .ulp)
   for at in 0 9 12 30 40 60; do
     cp "$W/b.so" "$W/bad.so"
     printf '\xff' | dd of="$W/bad.so" bs=1 seek=$((offset + at)) conv=notrunc status=none
@@ -84,7 +82,7 @@ setup_running_patch() {
   wait_for_output out "patch A"
 }
 
-@test "a container rebuilt under the same path is not confused with the loaded one" {
+@test "a container rebuilt under the same path loads as the new build" {
   setup_running_patch
   "$ULP" trigger -q --revert -p "$LAST" "$W/a.so"
   # a new file renamed into place, as linkers and package managers do
@@ -93,9 +91,8 @@ setup_running_patch() {
   sed -i 's/demo_message_a/demo_message_b/' "$W/a.dsc"
   "$ULP" packer "$W/a.dsc"
   run "$ULP" trigger -p "$LAST" "$W/a.so"
-  assert_failure 1
-  assert_output --partial "an older build of this container is loaded"
-  wait_for_output out "original v1"
+  assert_success
+  wait_for_output out "patch B"
 }
 
 @test "bad arguments" {

@@ -11,6 +11,8 @@ FIX=$BUILD/tests
 setup() {
   W=$BATS_TEST_TMPDIR
   PIDS=()
+  # Nothing of the host's trust, policy or sealed copies takes part.
+  export ULP_TRUST_DIR=$W/trust.d ULP_CONFIG=$W/ulp.conf ULP_RUN_DIR=$W/run
 }
 
 teardown() {
@@ -79,5 +81,20 @@ pid, addr, n = int(sys.argv[1]), int(sys.argv[2], 16), int(sys.argv[3])
 with open(f"/proc/{pid}/mem", "rb") as f:
     f.seek(addr)
     print(f.read(n).hex())
+PY
+}
+
+# File offset of section NAME in FILE, in decimal.
+section_offset() {
+  python3 - "$1" "$2" <<'PY'
+import re, subprocess, sys
+out = subprocess.run(["readelf", "-S", "-W", sys.argv[1]], capture_output=True, text=True).stdout
+for line in out.splitlines():
+    m = re.match(r"\s*\[\s*\d+\]\s+(\S+)\s+\S+\s+[0-9a-f]+\s+([0-9a-f]+)", line)
+    if m and m.group(1) == sys.argv[2]:
+        print(int(m.group(2), 16))
+        break
+else:
+    sys.exit(f"no section {sys.argv[2]}")
 PY
 }

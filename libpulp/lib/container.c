@@ -1,13 +1,48 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <openssl/evp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "container.h"
 #include "elffile.h"
 #include "error.h"
+#include "trust.h"
+
+#define MAX_CONTAINER (256u << 20)
+
+static int
+read_image (const char *path, struct ulp_container *c)
+{
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0)
+    return ulp_fail ("%s", errno == ENOENT ? "no such file" : strerror (errno));
+  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode) || st.st_size <= 0
+      || (size_t)st.st_size > MAX_CONTAINER) {
+    close (fd);
+    return ulp_fail ("%s", st.st_size == 0 ? "empty file"
+                                           : "not a regular file of "
+                                             "sensible size");
+  }
+  c->image_len = (size_t)st.st_size;
+  c->image = malloc (c->image_len);
+  size_t done = 0;
+  while (c->image && done < c->image_len) {
+    ssize_t n = read (fd, c->image + done, c->image_len - done);
+    if (n <= 0)
+      break;
+    done += (size_t)n;
+  }
+  close (fd);
+  return c->image && done == c->image_len ? 0
+                                          : ulp_fail ("cannot read the file");
+}
 
 static int
 read_sections (struct ulp_elf *e, struct ulp_container *c)
@@ -58,31 +93,55 @@ read_new_code (struct ulp_elf *e, struct ulp_container *c)
   return 0;
 }
 
+static int
+parse_image (const char *path, struct ulp_container *c)
+{
+  int sig = ulp_signature_parse (c->image, c->image_len, &c->sig);
+  if (sig < 0)
+    return -1;
+  c->signed_ = sig == 0;
+  struct ulp_elf *e = ulp_elf_open_memory (c->image, c->image_len, path);
+  if (!e)
+    return -1;
+  int rc = 0;
+  if (!ulp_elf_is_shared_object (e))
+    rc = ulp_fail ("not a shared object");
+  else if (read_sections (e, c) < 0 || read_new_code (e, c) < 0)
+    rc = -1;
+  ulp_elf_close (e);
+  return rc;
+}
+
+static int
+remember_identity (struct ulp_container *c, const char *file)
+{
+  struct stat st;
+  if (stat (file, &st) != 0)
+    return ulp_fail ("%s: %s", file, strerror (errno));
+  c->dev_major = major (st.st_dev);
+  c->dev_minor = minor (st.st_dev);
+  c->inode = st.st_ino;
+  return 0;
+}
+
 int
 ulp_container_open (const char *path, struct ulp_container *c)
 {
   char resolved[PATH_MAX];
   memset (c, 0, sizeof *c);
-  struct ulp_elf *e = ulp_elf_open (path);
-  if (!e)
-    return -1;
-  int rc = 0;
-  if (!ulp_elf_is_shared_object (e))
-    rc = ulp_fail ("%s: not a shared object", path);
-  else if (read_sections (e, c) < 0 || read_new_code (e, c) < 0)
-    rc = -1;
-  ulp_elf_close (e);
-  struct stat st;
-  if (rc == 0 && (!realpath (path, resolved) || stat (resolved, &st) != 0))
-    rc = ulp_fail ("%s: %s", path, strerror (errno));
+  int rc = read_image (path, c);
+  if (rc == 0)
+    rc = parse_image (path, c);
+  if (rc == 0 && !realpath (path, resolved))
+    rc = ulp_fail ("%s", strerror (errno));
   if (rc == 0) {
-    c->dev_major = major (st.st_dev);
-    c->dev_minor = minor (st.st_dev);
-    c->inode = st.st_ino;
+    c->origin = strdup (resolved);
     c->path = strdup (resolved);
     c->label = strdup (path);
-    return 0;
+    rc = remember_identity (c, resolved);
   }
+  if (rc == 0)
+    return 0;
   if (strncmp (ulp_error (), path, strlen (path)) != 0)
     ulp_fail ("%s: %s", path, ulp_error ());
   ulp_container_free (c);
@@ -96,7 +155,112 @@ ulp_container_free (struct ulp_container *c)
   ulp_revert_free (&c->rev);
   free (c->code);
   free (c->code_len);
+  free (c->image);
+  free (c->origin);
   free (c->path);
   free (c->label);
   memset (c, 0, sizeof *c);
+}
+
+int
+ulp_container_verify (struct ulp_container *c, const struct ulp_policy *policy)
+{
+  if (c->signed_) {
+    if (ulp_signature_verify (c->image, &c->sig, policy->trust_dir, &c->signer)
+        < 0)
+      return ulp_fail ("%s: %s", c->label, ulp_error ());
+    return 0;
+  }
+  if (policy->require_signature)
+    return ulp_fail ("%s: not signed, and signatures are required (trust "
+                     "store %s)",
+                     c->label, policy->trust_dir);
+  return 0;
+}
+
+static const char *
+run_dir (void)
+{
+  const char *dir = getenv ("ULP_RUN_DIR");
+  return dir && *dir ? dir : ULP_DEFAULT_RUN_DIR;
+}
+
+static int
+image_name (const struct ulp_container *c, char *buf, size_t len)
+{
+  uint8_t digest[EVP_MAX_MD_SIZE];
+  unsigned dlen = 0;
+  char hex[2 * EVP_MAX_MD_SIZE + 1];
+  if (!EVP_Digest (c->image, c->image_len, digest, &dlen, EVP_sha256 (), NULL))
+    return ulp_fail ("cannot digest the container");
+  ulp_hex (digest, dlen, hex);
+  snprintf (buf, len, "%s/%s.so", run_dir (), hex);
+  return 0;
+}
+
+/* The copy must exist with exactly our bytes; one already there from an
+   earlier trigger is reused when it does.  */
+static int
+copy_matches (const char *file, const struct ulp_container *c)
+{
+  int fd = open (file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  struct stat st;
+  int same = 0;
+  if (fd < 0)
+    return 0;
+  if (fstat (fd, &st) == 0 && S_ISREG (st.st_mode) && st.st_uid == geteuid ()
+      && !(st.st_mode & 0222) && (size_t)st.st_size == c->image_len) {
+    uint8_t *buf = malloc (c->image_len);
+    same = buf && read (fd, buf, c->image_len) == (ssize_t)c->image_len
+           && memcmp (buf, c->image, c->image_len) == 0;
+    free (buf);
+  }
+  close (fd);
+  return same;
+}
+
+static int
+write_copy (const char *file, const struct ulp_container *c)
+{
+  char tmp[PATH_MAX + 16];
+  snprintf (tmp, sizeof tmp, "%s.XXXXXX", file);
+  int fd = mkostemp (tmp, O_CLOEXEC);
+  if (fd < 0)
+    return ulp_fail ("%s: %s", tmp, strerror (errno));
+  size_t done = 0;
+  while (done < c->image_len) {
+    ssize_t n = write (fd, c->image + done, c->image_len - done);
+    if (n <= 0)
+      break;
+    done += (size_t)n;
+  }
+  int ok = done == c->image_len && fchmod (fd, 0444) == 0 && fsync (fd) == 0;
+  close (fd);
+  if (!ok || rename (tmp, file) != 0) {
+    unlink (tmp);
+    return ulp_fail ("%s: cannot write the sealed copy", file);
+  }
+  return 0;
+}
+
+int
+ulp_container_seal (struct ulp_container *c)
+{
+  char file[PATH_MAX];
+  const char *dir = run_dir ();
+  struct stat st;
+  if (image_name (c, file, sizeof file) < 0)
+    return -1;
+  if (mkdir (dir, 0711) != 0 && errno != EEXIST)
+    return ulp_fail ("%s: %s", dir, strerror (errno));
+  if (lstat (dir, &st) != 0 || !S_ISDIR (st.st_mode) || st.st_uid != geteuid ()
+      || (st.st_mode & 022))
+    return ulp_fail ("%s: must be a directory owned by this user and "
+                     "writable by no one else",
+                     dir);
+  if (!copy_matches (file, c) && write_copy (file, c) < 0)
+    return -1;
+  free (c->path);
+  c->path = strdup (file);
+  return c->path ? remember_identity (c, file) : ulp_fail ("out of memory");
 }

@@ -28,15 +28,30 @@ libelf_ready (void)
   return 0;
 }
 
+static struct ulp_elf *wrap (Elf *elf, int fd, const char *name);
+
 struct ulp_elf *
 ulp_elf_open_fd (int fd, const char *name)
 {
-  struct ulp_elf *e = NULL;
   if (libelf_ready () < 0) {
     close (fd);
     return NULL;
   }
-  Elf *elf = elf_begin (fd, ELF_C_READ_MMAP, NULL);
+  return wrap (elf_begin (fd, ELF_C_READ_MMAP, NULL), fd, name);
+}
+
+struct ulp_elf *
+ulp_elf_open_memory (uint8_t *image, size_t len, const char *name)
+{
+  if (libelf_ready () < 0)
+    return NULL;
+  return wrap (elf_memory ((char *)image, len), -1, name);
+}
+
+static struct ulp_elf *
+wrap (Elf *elf, int fd, const char *name)
+{
+  struct ulp_elf *e = NULL;
   GElf_Ehdr ehdr;
   if (!elf || elf_kind (elf) != ELF_K_ELF || !gelf_getehdr (elf, &ehdr)) {
     ulp_fail ("%s: not an ELF file", name);
@@ -58,7 +73,8 @@ fail:
   free (e);
   if (elf)
     elf_end (elf);
-  close (fd);
+  if (fd >= 0)
+    close (fd);
   return NULL;
 }
 
@@ -86,7 +102,8 @@ ulp_elf_close (struct ulp_elf *e)
   if (!e)
     return;
   elf_end (e->elf);
-  close (e->fd);
+  if (e->fd >= 0)
+    close (e->fd);
   free (e->name);
   free (e);
 }

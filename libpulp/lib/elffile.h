@@ -11,6 +11,9 @@ struct ulp_elf;
 struct ulp_elf *ulp_elf_open (const char *path);
 /* Takes ownership of FD; NAME is used in messages.  */
 struct ulp_elf *ulp_elf_open_fd (int fd, const char *name);
+/* Parses LEN bytes at IMAGE, which must outlive the handle.  */
+struct ulp_elf *ulp_elf_open_memory (uint8_t *image, size_t len,
+                                     const char *name);
 void ulp_elf_close (struct ulp_elf *e);
 
 int ulp_elf_is_shared_object (struct ulp_elf *e);

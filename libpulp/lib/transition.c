@@ -74,6 +74,7 @@ job_fail (struct ulp_job *job, const char *fmt, ...)
   release (job);
 }
 
+/* Grows the table: pointers to threads taken before are invalid after.  */
 static struct ulp_thread *
 add_thread (struct ulp_job *job, pid_t tid)
 {
@@ -562,6 +563,11 @@ progress (struct ulp_job *job)
     return;
   }
   switch (job->phase) {
+  case BORROW:
+    if (all_unsafe (job)) /* the threads left to judge may have exited */
+      back_off (job, "no thread is in a safe place to load the patch "
+                     "(all inside libc, the loader or a lock wait)");
+    break;
   case STOP:
     if (!all_stopped (job))
       break;
@@ -631,10 +637,12 @@ on_stop (struct ulp_job *job, struct ulp_thread *t, int status)
   int sig = WSTOPSIG (status), event = status >> 16;
   t->stopped = 1;
   t->stopped_at = now_ns ();
-  if (event == PTRACE_EVENT_CLONE)
-    on_clone (job, t->tid);
-  else if (event == 0 && sig == SIGTRAP && job->phase == LOAD
-           && t == &job->threads[job->borrowed]) {
+  if (event == PTRACE_EVENT_CLONE) {
+    pid_t tid = t->tid;
+    on_clone (job, tid);
+    t = find_thread (job, tid); /* adding a thread may move the table */
+  } else if (event == 0 && sig == SIGTRAP && job->phase == LOAD
+             && t == &job->threads[job->borrowed]) {
     struct user_regs_struct r;
     if (ptrace (PTRACE_GETREGS, t->tid, 0, &r) == 0
         && r.rip == job->trap_addr + 1) {
@@ -706,6 +714,34 @@ start_job (struct ulp_job *job, const struct ulp_transition_options *o)
     start_stop (job);
 }
 
+/* Which threads have not stopped, and what the kernel says they do.  */
+static const char *
+laggards (struct ulp_job *job)
+{
+  static char buf[256];
+  size_t used = 0;
+  buf[0] = '\0';
+  for (size_t i = 0; i < job->nthreads && used + 40 < sizeof buf; i++) {
+    struct ulp_thread *t = &job->threads[i];
+    char file[64], stat[512] = "";
+    if (t->gone || t->stopped)
+      continue;
+    snprintf (file, sizeof file, "/proc/%d/stat", (int)t->tid);
+    FILE *f = fopen (file, "re");
+    if (f) {
+      if (!fgets (stat, sizeof stat, f))
+        stat[0] = '\0';
+      fclose (f);
+    }
+    const char *state = strrchr (stat, ')');
+    used += (size_t)snprintf (buf + used, sizeof buf - used, "%sthread %d %s%c",
+                              used ? ", " : "", (int)t->tid,
+                              t->interrupted ? "" : "uninterrupted ",
+                              state && state[1] ? state[2] : '?');
+  }
+  return buf;
+}
+
 static void
 handle_timers (struct ulp_job *job, const struct ulp_transition_options *o)
 {
@@ -721,7 +757,8 @@ handle_timers (struct ulp_job *job, const struct ulp_transition_options *o)
       start_stop (job);
   } else if ((job->phase == BORROW || job->phase == STOP)
              && now >= job->deadline)
-    job_fail (job, "timed out waiting for the threads to stop");
+    job_fail (job, "timed out waiting for the threads to stop (%s)",
+              laggards (job));
 }
 
 static int64_t

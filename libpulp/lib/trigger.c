@@ -333,7 +333,7 @@ add_patches (struct plan *plan, struct ulp_runtime *st, uint64_t **addrs,
     }
     if (check_loaded_code (&plan->proc, c, funcs) < 0)
       return -1;
-    if (ulp_state_add (st, c->meta.id, c->path, c->meta.target,
+    if (ulp_state_add (st, c->meta.id, c->origin, c->meta.target,
                        plan->load_bases[i], funcs, c->meta.nfuncs,
                        (int64_t)time (NULL))
         < 0)

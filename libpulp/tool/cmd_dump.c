@@ -19,7 +19,7 @@ cmd_dump (int argc, char **argv)
   char id[2 * ULP_ID_LEN + 1], build_id[2 * ULP_BUILD_ID_MAX + 1];
   ulp_hex (c.meta.id, ULP_ID_LEN, id);
   ulp_hex (c.meta.build_id, c.meta.build_id_len, build_id);
-  printf ("container: %s\n", c.path);
+  printf ("container: %s\n", c.origin);
   printf ("patch id:  %s\n", id);
   printf ("target:    %s\n", c.meta.target);
   printf ("build-id:  %s\n", build_id);
@@ -32,6 +32,12 @@ cmd_dump (int argc, char **argv)
   }
   ulp_hex (c.rev.id, ULP_ID_LEN, id);
   printf ("revert:    patch id %s, target %s\n", id, c.rev.target);
+  if (c.signed_)
+    printf ("signature: %zu bytes over the first %zu (check with 'ulp "
+            "verify')\n",
+            c.sig.block_len, c.sig.signed_len);
+  else
+    printf ("signature: none\n");
   ulp_container_free (&c);
   return ULP_EXIT_OK;
 }

@@ -8,6 +8,7 @@
 #include "command.h"
 #include "error.h"
 #include "trigger.h"
+#include "trust.h"
 
 enum
 {
@@ -65,14 +66,34 @@ expand_patches (char **args, int n, glob_t *g)
   return 0;
 }
 
+/* Every container is read once, verified under the signature policy and
+   sealed before any process is touched; any refusal stops everything.  */
 static int
-open_containers (glob_t *g, struct ulp_container **out)
+prepare_container (const char *path, const struct ulp_policy *policy,
+                   int revert, struct ulp_container *c)
 {
+  if (ulp_container_open (path, c) < 0)
+    return -1;
+  if (revert)
+    return 0; /* nothing of it is loaded */
+  if (ulp_container_verify (c, policy) < 0 || ulp_container_seal (c) < 0) {
+    ulp_container_free (c);
+    return -1;
+  }
+  return 0;
+}
+
+static int
+open_containers (glob_t *g, int revert, struct ulp_container **out)
+{
+  struct ulp_policy policy;
+  if (!revert && ulp_policy_load (&policy) < 0)
+    return -1;
   *out = calloc (g->gl_pathc + 1, sizeof **out);
   if (!*out)
     return ulp_fail ("out of memory");
   for (size_t i = 0; i < g->gl_pathc; i++)
-    if (ulp_container_open (g->gl_pathv[i], &(*out)[i]) < 0) {
+    if (prepare_container (g->gl_pathv[i], &policy, revert, &(*out)[i]) < 0) {
       while (i-- > 0)
         ulp_container_free (&(*out)[i]);
       free (*out);
@@ -150,7 +171,7 @@ cmd_trigger (int argc, char **argv)
   glob_t g;
   struct ulp_container *containers = NULL;
   if (expand_patches (argv + optind, argc - optind, &g) < 0
-      || open_containers (&g, &containers) < 0) {
+      || open_containers (&g, o.revert, &containers) < 0) {
     fprintf (stderr, "ulp trigger: %s\n", ulp_error ());
     globfree (&g);
     return ULP_EXIT_USAGE;

@@ -8,6 +8,8 @@ int cmd_dump (int argc, char **argv);
 int cmd_trigger (int argc, char **argv);
 int cmd_check (int argc, char **argv);
 int cmd_patches (int argc, char **argv);
+int cmd_sign (int argc, char **argv);
+int cmd_verify (int argc, char **argv);
 
 /* Exit statuses shared by every subcommand.  */
 enum

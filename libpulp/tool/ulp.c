@@ -20,6 +20,8 @@ static const struct command commands[] = {
     "[-p PID|NAME] [--revert] [--revert-all=LIB] PATCH...: apply or revert" },
   { "check", cmd_check, "-p PID PATCH: tell whether PATCH is applied" },
   { "patches", cmd_patches, "[-p PID|NAME] [--json]: list applied patches" },
+  { "sign", cmd_sign, "--key KEY.pem --cert CERT.pem CONTAINER: sign it" },
+  { "verify", cmd_verify, "[--trust DIR] CONTAINER: check its signature" },
 };
 
 static int
