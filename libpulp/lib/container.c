@@ -9,6 +9,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "container.h"
 #include "elffile.h"
 #include "error.h"
@@ -219,30 +220,6 @@ copy_matches (const char *file, const struct ulp_container *c)
   return same;
 }
 
-static int
-write_copy (const char *file, const struct ulp_container *c)
-{
-  char tmp[PATH_MAX + 16];
-  snprintf (tmp, sizeof tmp, "%s.XXXXXX", file);
-  int fd = mkostemp (tmp, O_CLOEXEC);
-  if (fd < 0)
-    return ulp_fail ("%s: %s", tmp, strerror (errno));
-  size_t done = 0;
-  while (done < c->image_len) {
-    ssize_t n = write (fd, c->image + done, c->image_len - done);
-    if (n <= 0)
-      break;
-    done += (size_t)n;
-  }
-  int ok = done == c->image_len && fchmod (fd, 0444) == 0 && fsync (fd) == 0;
-  close (fd);
-  if (!ok || rename (tmp, file) != 0) {
-    unlink (tmp);
-    return ulp_fail ("%s: cannot write the sealed copy", file);
-  }
-  return 0;
-}
-
 int
 ulp_container_seal (struct ulp_container *c)
 {
@@ -258,7 +235,8 @@ ulp_container_seal (struct ulp_container *c)
     return ulp_fail ("%s: must be a directory owned by this user and "
                      "writable by no one else",
                      dir);
-  if (!copy_matches (file, c) && write_copy (file, c) < 0)
+  if (!copy_matches (file, c)
+      && ulp_file_replace (file, c->image, c->image_len, 0444) < 0)
     return -1;
   free (c->path);
   c->path = strdup (file);

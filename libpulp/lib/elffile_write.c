@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "elffile.h"
 #include "error.h"
 
@@ -221,53 +222,28 @@ write_copy (int in_fd, int out_fd, const struct ulp_new_section *sections,
   return rc;
 }
 
-static int
-open_temp_beside (const char *path, int in_fd, char **tmp_path)
-{
-  struct stat st;
-  size_t n = strlen (path) + 16;
-  *tmp_path = malloc (n);
-  if (!*tmp_path)
-    return ulp_fail ("out of memory");
-  snprintf (*tmp_path, n, "%s.ulpXXXXXX", path);
-  int fd = mkostemp (*tmp_path, O_CLOEXEC);
-  if (fd < 0 || fstat (in_fd, &st) < 0 || fchmod (fd, st.st_mode & 07777) < 0) {
-    int saved = errno;
-    if (fd >= 0) {
-      close (fd);
-      unlink (*tmp_path);
-    }
-    return ulp_fail ("cannot create a temporary file: %s", strerror (saved));
-  }
-  return fd;
-}
-
 int
 ulp_elf_embed_sections (const char *path,
                         const struct ulp_new_section *sections, size_t n)
 {
-  char *tmp = NULL;
+  struct stat st;
+  struct ulp_pending_file out;
   int in = open (path, O_RDONLY | O_CLOEXEC);
   if (in < 0)
     return ulp_fail ("%s: %s", path,
                      errno == ENOENT ? "no such file" : strerror (errno));
-  int fd = open_temp_beside (path, in, &tmp);
-  if (fd < 0) {
+  if (fstat (in, &st) != 0
+      || ulp_file_begin (path, st.st_mode & 07777, &out) < 0) {
     close (in);
-    free (tmp);
-    return ulp_fail ("%s: %s", path, ulp_error ());
+    return -1;
   }
-  int rc = write_copy (in, fd, sections, n);
+  int ok = write_copy (in, out.fd, sections, n) == 0;
   close (in);
-  if (rc == 0 && fsync (fd) < 0)
-    rc = ulp_fail ("%s", strerror (errno));
-  close (fd);
-  if (rc == 0 && rename (tmp, path) < 0)
-    rc = ulp_fail ("%s: cannot replace: %s", path, strerror (errno));
-  if (rc < 0) {
-    unlink (tmp);
-    ulp_fail ("%s: %s", path, ulp_error ());
+  if (!ok) {
+    char why[512];
+    snprintf (why, sizeof why, "%s", ulp_error ());
+    ulp_file_finish (&out, 0);
+    return ulp_fail ("%s: %s", path, why);
   }
-  free (tmp);
-  return rc;
+  return ulp_file_finish (&out, 1);
 }

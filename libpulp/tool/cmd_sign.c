@@ -10,37 +10,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "command.h"
 #include "container.h"
 #include "error.h"
 #include "signature.h"
 
+/* Keeps the container's permissions.  */
 static int
 replace_file (const char *path, const uint8_t *data, size_t len)
 {
-  char tmp[PATH_MAX + 16];
   struct stat st;
   if (stat (path, &st) != 0)
     return ulp_fail ("%s: %s", path, strerror (errno));
-  snprintf (tmp, sizeof tmp, "%s.XXXXXX", path);
-  int fd = mkostemp (tmp, O_CLOEXEC);
-  if (fd < 0)
-    return ulp_fail ("%s: %s", tmp, strerror (errno));
-  size_t done = 0;
-  while (done < len) {
-    ssize_t n = write (fd, data + done, len - done);
-    if (n <= 0)
-      break;
-    done += (size_t)n;
-  }
-  int ok
-      = done == len && fchmod (fd, st.st_mode & 07777) == 0 && fsync (fd) == 0;
-  close (fd);
-  if (!ok || rename (tmp, path) != 0) {
-    unlink (tmp);
-    return ulp_fail ("%s: cannot write the signed container", path);
-  }
-  return 0;
+  return ulp_file_replace (path, data, len, st.st_mode & 07777);
 }
 
 int

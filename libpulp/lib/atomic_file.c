@@ -1,0 +1,71 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "atomic_file.h"
+#include "error.h"
+
+int
+ulp_file_begin (const char *path, mode_t mode, struct ulp_pending_file *f)
+{
+  size_t n = strlen (path) + 16;
+  f->path = strdup (path);
+  f->tmp_path = malloc (n);
+  f->fd = -1;
+  if (!f->path || !f->tmp_path) {
+    ulp_file_finish (f, 0);
+    return ulp_fail ("out of memory");
+  }
+  snprintf (f->tmp_path, n, "%s.ulpXXXXXX", path);
+  f->fd = mkostemp (f->tmp_path, O_CLOEXEC);
+  if (f->fd < 0 || fchmod (f->fd, mode) != 0) {
+    int saved = errno;
+    ulp_file_finish (f, 0);
+    return ulp_fail ("%s: cannot create a file beside it: %s", path,
+                     strerror (saved));
+  }
+  return 0;
+}
+
+int
+ulp_file_finish (struct ulp_pending_file *f, int ok)
+{
+  int rc = -1;
+  if (f->fd >= 0) {
+    ok = ok && fsync (f->fd) == 0;
+    ok = close (f->fd) == 0 && ok;
+    if (ok && rename (f->tmp_path, f->path) == 0)
+      rc = 0;
+    else {
+      unlink (f->tmp_path);
+      ulp_fail ("%s: cannot replace: %s", f->path,
+                ok ? strerror (errno) : "write failed");
+    }
+  }
+  free (f->tmp_path);
+  free (f->path);
+  f->fd = -1;
+  f->tmp_path = f->path = NULL;
+  return rc;
+}
+
+int
+ulp_file_replace (const char *path, const uint8_t *data, size_t len,
+                  mode_t mode)
+{
+  struct ulp_pending_file f;
+  if (ulp_file_begin (path, mode, &f) < 0)
+    return -1;
+  size_t done = 0;
+  while (done < len) {
+    ssize_t n = write (f.fd, data + done, len - done);
+    if (n <= 0)
+      break;
+    done += (size_t)n;
+  }
+  return ulp_file_finish (&f, done == len);
+}
