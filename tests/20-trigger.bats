@@ -94,6 +94,23 @@ load helpers
   assert_success
 }
 
+@test "revert-all=target with a patch already applied leaves exactly that patch" {
+  patch_a
+  patch_b
+  start_loop "$FIX/v1"
+  "$ULP" trigger -q -p "$LAST" "$W/b.so" "$W/a.so"
+  wait_for_output out "patch A"
+  run "$ULP" trigger -p "$LAST" --revert-all=target "$W/a.so"
+  assert_success
+  assert_line "demo_loop (pid $LAST): SUCCESS $W/a.so"
+  run "$ULP" check -p "$LAST" "$W/b.so"
+  assert_failure 1
+  run "$ULP" check -p "$LAST" "$W/a.so"
+  assert_success
+  "$ULP" trigger -q -p "$LAST" --revert "$W/a.so"
+  wait_for_output out "original v1"
+}
+
 @test "revert-all + a patch that cannot load keeps the earlier patches" {
   patch_a
   make_patch bad patch_unloadable.so "$FIX/v1" demo_message:demo_message_unloadable

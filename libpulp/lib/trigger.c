@@ -135,6 +135,15 @@ stale_copy_loaded (const struct ulp_maps *maps, const struct ulp_container *c)
   return 0;
 }
 
+static int
+reverts_library (const struct plan *plan, const char *lib)
+{
+  for (size_t i = 0; i < plan->nrevert_libs; i++)
+    if (strcmp (plan->revert_libs[i], lib) == 0)
+      return 1;
+  return 0;
+}
+
 /* Why container C cannot be applied (or reverted) here, or NULL.  */
 static const char *
 mismatch (struct plan *plan, struct ulp_container *c, int revert,
@@ -155,7 +164,9 @@ mismatch (struct plan *plan, struct ulp_container *c, int revert,
     return "an older build of this container is loaded from the same path "
            "(give each build its own file name)";
   int applied = ulp_state_find (plan->state, c->meta.id) >= 0;
-  if (!revert && applied)
+  /* Reverting everything on the target first makes "this patch alone" a
+     fine request even when it is already applied.  */
+  if (!revert && applied && !reverts_library (plan, c->meta.target))
     return "already applied";
   if (revert && !applied)
     return "not applied";
@@ -232,10 +243,10 @@ plan_process (struct plan *plan, struct ulp_container *containers, size_t n,
   plan->revert = o->revert;
   if (ulp_process_read_state (&plan->proc, plan->state) < 0)
     return -1;
+  plan_revert_all (plan, containers, n, o);
   for (size_t i = 0; i < n; i++)
     if (plan_container (plan, &containers[i], o) < 0)
       return -1;
-  plan_revert_all (plan, containers, n, o);
   if (n == 0 && o->revert_all) {
     for (size_t i = 0; i < plan->nrevert_libs; i++) {
       char *label = malloc (strlen (plan->revert_libs[i]) + 16);
