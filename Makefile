@@ -58,8 +58,11 @@ deps:
 test-deps: deps
 	$(call need,$(TEST_DEPS))
 
+# Two independent suites share build/tests: tests/targets (the numbered
+# .bats files) and tests/fixtures (the ulp-*.bats files).
 fixtures: all
 	$(MAKE) -C tests/targets OUT=$(CURDIR)/$(B)/tests
+	$(MAKE) -C tests/fixtures OUT=$(CURDIR)/$(B)/tests
 
 # Bats prints TAP; the last line counts the results for CI.
 check: test-deps

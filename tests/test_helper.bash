@@ -1,0 +1,277 @@
+# Shared helpers of the contract suite (tests/ulp-*.bats): the real ulp tool,
+# the real runtime, real target processes built from tests/fixtures/.
+#
+#   ULP_BUILD      where ulp and libpulp.so.0 are (default <repo>/build)
+#   ULP_FIXTURES   where the fixtures are built (default $ULP_BUILD/tests);
+#                  built on demand (make -C tests/fixtures) when missing.
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+bats_require_minimum_version 1.5.0
+
+ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+ULP_BUILD=${ULP_BUILD:-$ROOT/build}
+ULP=$ULP_BUILD/ulp
+RUNTIME=$ULP_BUILD/libpulp.so.0
+FX=${ULP_FIXTURES:-$ULP_BUILD/tests}
+FXSRC=$ROOT/tests/fixtures
+
+LIB=$FX/lib          # livepatchable, no endbr64
+LIBCET=$FX/lib-cet   # livepatchable, endbr64 at every exported entry
+LIBV2=$FX/lib-v2     # livepatchable, other build of libdemo.so.1
+LIBPLAIN=$FX/lib-plain
+
+# --- fixtures -------------------------------------------------------------
+
+_fixtures_missing() {
+  local f
+  for f in lib/libdemo.so.1 lib-cet/libdemo.so.1 lib-v2/libdemo.so.1 \
+    lib-badpad/libdemo.so.1 lib-plain/libplain.so.1 demo_target other_target \
+    plain_target stress_target monitor_target syscall_target patch1.so \
+    patch2.so patch_scale.so patch_variant.so patch_multi.so; do
+    [ -e "$FX/$f" ] || return 0
+  done
+  return 1
+}
+
+if _fixtures_missing; then
+  mkdir -p "$FX"
+  (
+    flock 9
+    if _fixtures_missing; then
+      make -s -C "$FXSRC" OUT="$FX" >&2
+    fi
+  ) 9>"$FX/.fixtures.lock" || {
+    echo "cannot build the fixtures (make -C $FXSRC OUT=$FX)" >&2
+    exit 1
+  }
+fi
+
+# --- per-test state ---------------------------------------------------------
+
+setup() {
+  W=$BATS_TEST_TMPDIR
+  PIDS=()
+  CTL_FDS=()
+  [ -x "$ULP" ] || fail "no ulp tool at $ULP (run make)"
+  [ -e "$RUNTIME" ] || fail "no runtime at $RUNTIME (run make)"
+}
+
+teardown() {
+  local pid fd
+  for pid in "${PIDS[@]}"; do
+    kill -9 "$pid" 2>/dev/null || true
+  done
+  for pid in "${PIDS[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  for fd in "${CTL_FDS[@]}"; do
+    eval "exec $fd>&-" 2>/dev/null || true
+  done
+}
+
+# --- processes --------------------------------------------------------------
+
+# start_target PROGRAM LIBDIR ARGS...: starts $FX/PROGRAM with the runtime
+# preloaded (NORUNTIME=1: without it) and LD_LIBRARY_PATH=LIBDIR, tracks its
+# pid for teardown and leaves it in $LAST.  Its stdout/stderr go to
+# $W/PROGRAM.PID.{stdout,stderr}.
+start_target() {
+  local prog=$1 libdir=$2 pid
+  shift 2
+  if [ -n "${NORUNTIME:-}" ]; then
+    LD_LIBRARY_PATH=$libdir "$FX/$prog" "$@" >"$W/$prog.stdout" 2>"$W/$prog.stderr" 3>&- &
+  else
+    LD_PRELOAD=$RUNTIME LD_LIBRARY_PATH=$libdir "$FX/$prog" "$@" \
+      >"$W/$prog.stdout" 2>"$W/$prog.stderr" 3>&- &
+  fi
+  pid=$!
+  PIDS+=("$pid")
+  LAST=$pid
+}
+
+# start_demo NAME LIBDIR [PROGRAM]: a demo_target (or PROGRAM) writing its
+# output to $W/NAME.out; returns once it has written its first line.
+# The pid is left in $LAST.
+start_demo() {
+  local name=$1 libdir=$2 prog=${3:-demo_target}
+  start_target "$prog" "$libdir" "$W/$name.out"
+  case $libdir in
+  *-v2) wait_for_file_content "$W/$name.out" "original v2 11" ;;
+  *-plain) wait_for_file_content "$W/$name.out" "plain 8" ;;
+  *) wait_for_file_content "$W/$name.out" "original 11" ;;
+  esac
+}
+
+# unique_lib [v2]: builds a private libdemo.so.1 (like lib/, or like lib-v2/)
+# whose build-ID no other process on the host shares, and prints its folder
+# ($W/ulib or $W/ulib-v2).  Tests that trigger without a PID (or by name)
+# use it, so they neither touch nor see processes of other tests or of a
+# concurrent run of the suite.
+unique_lib() {
+  local dir=$W/ulib variant=()
+  if [ "${1:-}" = v2 ]; then
+    dir=$W/ulib-v2
+    variant=(-DDEMO_VARIANT=2)
+  fi
+  if [ ! -e "$dir/libdemo.so.1" ]; then
+    mkdir -p "$dir"
+    gcc -std=gnu11 -O2 -g -fpatchable-function-entry=16,14 -fcf-protection=none \
+      "${variant[@]}" -DDEMO_SALT="\"$dir $$ $RANDOM\"" -fPIC -shared \
+      -Wl,-soname,libdemo.so.1 -Wl,--build-id=sha1 \
+      -o "$dir/libdemo.so.1" "$FXSRC/libdemo.c" >&2 || return 1
+  fi
+  echo "$dir"
+}
+
+# wait_for_file_content FILE TEXT [SECONDS]: polls until FILE holds exactly
+# TEXT (one trailing newline ignored); fails with what it holds otherwise.
+wait_for_file_content() {
+  local file=$1 want=$2 secs=${3:-10} i have
+  for ((i = 0; i < secs * 200; i++)); do
+    have=$(cat "$file" 2>/dev/null) || true
+    [ "$have" = "$want" ] && return 0
+    sleep 0.005
+  done
+  fail "$file never became '$want'; it holds '$have'"
+}
+
+# stays_content FILE TEXT: FILE holds TEXT now and still does after ~15
+# iterations of a demo_target (150 ms); used to show something did NOT change.
+stays_content() {
+  local file=$1 want=$2 i have
+  for ((i = 0; i < 15; i++)); do
+    have=$(cat "$file" 2>/dev/null) || true
+    [ "$have" = "$want" ] || fail "$file changed to '$have' (expected it to stay '$want')"
+    sleep 0.01
+  done
+}
+
+assert_alive() {
+  kill -0 "$1" 2>/dev/null || fail "process $1 died"
+  local state
+  state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)
+  [ "$state" != Z ] || fail "process $1 died (zombie)"
+}
+
+# a pid that belongs to no process
+dead_pid() {
+  sh -c 'exit 0' &
+  local pid=$!
+  wait "$pid" || true
+  echo "$pid"
+}
+
+# --- control FIFOs of stress/monitor/syscall targets ------------------------
+
+# ctl_make NAME: creates $W/NAME.ctl and $W/NAME.ack and opens both
+# read-write (never blocks); sets CTL_IN_NAME / CTL_OUT_NAME fd variables.
+ctl_make() {
+  local name=$1 in out
+  mkfifo "$W/$name.ctl" "$W/$name.ack"
+  exec {in}<>"$W/$name.ctl"
+  exec {out}<>"$W/$name.ack"
+  CTL_FDS+=("$in" "$out")
+  printf -v "CTL_IN_$name" %s "$in"
+  printf -v "CTL_OUT_$name" %s "$out"
+}
+
+# ctl NAME COMMAND: sends COMMAND and prints the one-line answer (fails
+# after 30 s without one, e.g. because the target died).
+ctl() {
+  local name=$1 cmd=$2 in out reply
+  in=CTL_IN_$name
+  out=CTL_OUT_$name
+  echo "$cmd" >&"${!in}"
+  if ! read -r -t 30 -u "${!out}" reply; then
+    echo "no answer from target '$name' to '$cmd'" >&2
+    return 1
+  fi
+  echo "$reply"
+}
+
+# ctl_field "a=1 b=2" b -> 2
+ctl_field() {
+  sed -n "s/.*\\b$2=\\([^ ]*\\).*/\\1/p" <<<"$1"
+}
+
+# --- patches ----------------------------------------------------------------
+
+# make_dsc TEMPLATE CONTAINER LIBDIR > FILE: a description from
+# tests/fixtures/TEMPLATE.dsc.in with absolute paths.
+make_dsc() {
+  sed -e "s|%CONTAINER%|$2|" -e "s|%LIBDIR%|$3|" "$FXSRC/$1.dsc.in"
+}
+
+# pack NAME TEMPLATE LIBDIR [DIR]: copies $FX/TEMPLATE.so to DIR/NAME.so
+# (DIR defaults to $W), writes DIR/NAME.dsc and packs it; fails the test if
+# the packer fails.
+pack() {
+  local name=$1 tpl=$2 libdir=$3 dir=${4:-$W}
+  mkdir -p "$dir"
+  cp "$FX/$tpl.so" "$dir/$name.so"
+  make_dsc "$tpl" "$dir/$name.so" "$libdir" >"$dir/$name.dsc"
+  "$ULP" packer "$dir/$name.dsc" >/dev/null ||
+    fail "ulp packer $dir/$name.dsc failed"
+}
+
+build_id() {
+  readelf -n "$1" | sed -n 's/^ *Build ID: *//p'
+}
+
+# symbol_value FILE SYMBOL: st_value of SYMBOL in FILE's .symtab, in decimal
+symbol_value() {
+  local hex
+  hex=$(readelf -sW "$1" | awk -v s="$2" '$8 == s { print $2; exit }')
+  [ -n "$hex" ] || return 1
+  echo $((16#$hex))
+}
+
+# patch_id CONTAINER: the patch id printed by ulp dump
+patch_id() {
+  "$ULP" dump "$1" | sed -n 's/^patch id: *//p'
+}
+
+# --- process memory ---------------------------------------------------------
+
+# lib_base PID PATH_PART: load address (decimal) of the mapping of a file
+# whose path contains PATH_PART at file offset 0.
+lib_base() {
+  local hex
+  hex=$(awk -v p="$2" 'index($6, p) && $3 == "00000000" { split($1, a, "-"); print a[1]; exit }' "/proc/$1/maps")
+  [ -n "$hex" ] || return 1
+  echo $((16#$hex))
+}
+
+# peek PID ADDR N: N bytes of PID's memory at ADDR (decimal), as hex
+peek() {
+  python3 - "$@" <<'PY'
+import sys
+pid, addr, n = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+with open(f"/proc/{pid}/mem", "rb") as f:
+    f.seek(addr)
+    print(f.read(n).hex())
+PY
+}
+
+# file_bytes FILE OFFSET N: N bytes of FILE at a virtual address OFFSET of a
+# shared object (mapped 1:1 for the text of our fixtures), as hex
+file_bytes() {
+  python3 - "$@" <<'PY'
+import sys
+path, vaddr, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+import struct
+data = open(path, "rb").read()
+# translate the virtual address through the PT_LOAD program headers
+phoff, = struct.unpack_from("<Q", data, 0x20)
+phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
+for i in range(phnum):
+    p_type, p_flags, p_offset, p_vaddr, p_paddr, p_filesz = struct.unpack_from(
+        "<IIQQQQ", data, phoff + i * phentsize)
+    if p_type == 1 and p_vaddr <= vaddr < p_vaddr + p_filesz:
+        off = vaddr - p_vaddr + p_offset
+        print(data[off:off + n].hex())
+        break
+else:
+    sys.exit("address not in a PT_LOAD segment")
+PY
+}

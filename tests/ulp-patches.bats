@@ -1,0 +1,153 @@
+#!/usr/bin/env bats
+# ulp patches [-p PID|NAME|WILDCARD] [--json]
+load test_helper
+
+# mapped_path PID: the path of libdemo.so.1 as the process maps it
+mapped_path() {
+  awk '$6 ~ /libdemo\.so\.1$/ { print $6; exit }' "/proc/$1/maps"
+}
+
+@test "patches: text output, patches in the order applied" {
+  pack p1 patch1 "$LIB"
+  pack s patch_scale "$LIB"
+  start_demo out "$LIB"
+  local pid=$LAST t0 id1 ids
+  t0=$(date -u +%s)
+  "$ULP" trigger -q -p "$pid" "$W/p1.so"
+  "$ULP" trigger -q -p "$pid" "$W/s.so"
+  id1=$(patch_id "$W/p1.so")
+  ids=$(patch_id "$W/s.so")
+  run --separate-stderr "$ULP" patches -p "$pid"
+  assert_success
+  assert_equal "${#lines[@]}" 6
+  assert_line --index 0 "demo_target (pid $pid):"
+  assert_line --index 1 "  libraries:"
+  assert_line --index 2 "    $(mapped_path "$pid") (build-ID $(build_id "$LIB/libdemo.so.1"))"
+  assert_line --index 3 "  patches:"
+  assert_line --index 4 --regexp "^    $W/p1.so \(target libdemo.so.1, id $id1, applied [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z\)$"
+  assert_line --index 5 --regexp "^    $W/s.so \(target libdemo.so.1, id $ids, applied [0-9-]{10}T[0-9:]{8}Z\)$"
+  # the time stamp is now-ish (generous bounds)
+  [[ ${lines[4]} =~ applied\ ([0-9T:-]+)Z ]]
+  local t
+  t=$(date -u -d "${BASH_REMATCH[1]/T/ }" +%s)
+  [ "$t" -ge $((t0 - 120)) ] && [ "$t" -le $(($(date -u +%s) + 120)) ] ||
+    fail "applied at ${BASH_REMATCH[1]}, test started at $(date -u -d @"$t0")"
+}
+
+@test "patches --json: stable schema, order, counts; validated with python" {
+  pack p1 patch1 "$LIB"
+  pack m patch_multi "$LIB"
+  start_demo out "$LIB"
+  local pid=$LAST
+  "$ULP" trigger -q -p "$pid" "$W/p1.so"
+  "$ULP" trigger -q -p "$pid" "$W/m.so"
+  run --separate-stderr "$ULP" patches -p "$pid" --json
+  assert_success
+  python3 - "$pid" "$(mapped_path "$pid")" "$(build_id "$LIB/libdemo.so.1")" \
+    "$W/p1.so" "$(patch_id "$W/p1.so")" "$W/m.so" "$(patch_id "$W/m.so")" <<<"$output" 3<&0 <<'PY'
+import json, re, sys, os
+pid, lib, bid, c1, id1, c2, id2 = sys.argv[1:]
+d = json.load(os.fdopen(3))
+assert d["version"] == 1, d
+assert list(d.keys()) == ["version", "processes"] or set(d) == {"version", "processes"}, d
+procs = d["processes"]
+assert len(procs) == 1, procs
+p = procs[0]
+assert set(p) >= {"pid", "name", "libraries", "patches"}, p
+assert p["pid"] == int(pid) and isinstance(p["pid"], int), p
+assert p["name"] == "demo_target", p
+assert p["libraries"] == [{"path": lib, "build_id": bid}], p["libraries"]
+pats = p["patches"]
+assert [x["container"] for x in pats] == [c1, c2], pats
+assert [x["id"] for x in pats] == [id1, id2], pats
+assert all(x["target"] == "libdemo.so.1" for x in pats), pats
+assert [x["functions"] for x in pats] == [1, 2], pats
+for x in pats:
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", x["applied_at"]), x
+print("ok")
+PY
+}
+
+@test "patches --json: an empty list after revert" {
+  pack p1 patch1 "$LIB"
+  start_demo out "$LIB"
+  "$ULP" trigger -q -p "$LAST" "$W/p1.so"
+  "$ULP" trigger -q --revert -p "$LAST" "$W/p1.so"
+  run "$ULP" patches -p "$LAST" --json
+  assert_success
+  python3 -c '
+import json, sys
+d = json.loads(sys.stdin.read())
+p = d["processes"][0]
+assert p["patches"] == [], p
+assert len(p["libraries"]) == 1, p' <<<"$output"
+}
+
+@test "patches: only processes with the runtime; livepatchable libraries only" {
+  start_demo a "$LIB"
+  local a=$LAST
+  NORUNTIME=1 start_demo b "$LIB"
+  local b=$LAST
+  start_demo c "$LIBPLAIN" plain_target
+  local c=$LAST
+  run --separate-stderr "$ULP" patches --json
+  assert_success
+  python3 -c '
+import json, sys
+a, b, c = map(int, sys.argv[1:])
+d = json.loads(sys.stdin.read())
+assert d["version"] == 1
+by_pid = {p["pid"]: p for p in d["processes"]}
+assert a in by_pid, "process with the runtime missing"
+assert b not in by_pid, "process without the runtime listed"
+assert c in by_pid, "process with the runtime but no livepatchable library missing"
+assert [l["path"].rsplit("/", 1)[-1] for l in by_pid[a]["libraries"]] == ["libdemo.so.1"], by_pid[a]
+assert by_pid[c]["libraries"] == [], by_pid[c]
+assert by_pid[c]["name"] == "plain_target"
+assert by_pid[a]["patches"] == [] and by_pid[c]["patches"] == []
+' "$a" "$b" "$c" <<<"$output"
+  run "$ULP" patches
+  assert_success
+  assert_line "demo_target (pid $a):"
+  refute_line "demo_target (pid $b):"
+  assert_line "plain_target (pid $c):"
+}
+
+@test "patches -p NAME and -p 'wild*'" {
+  pack p1 patch1 "$LIB"
+  start_demo a "$LIB"
+  local a=$LAST
+  start_demo o "$LIB" other_target
+  local o=$LAST
+  "$ULP" trigger -q -p "$o" "$W/p1.so"
+  run "$ULP" patches -p other_target --json
+  assert_success
+  python3 -c '
+import json, sys
+o = int(sys.argv[1])
+d = json.loads(sys.stdin.read())
+assert [p["pid"] for p in d["processes"]] == [o], d
+assert len(d["processes"][0]["patches"]) == 1' "$o" <<<"$output"
+  run "$ULP" patches -p 'demo_*' --json
+  assert_success
+  python3 -c '
+import json, sys
+a = int(sys.argv[1])
+d = json.loads(sys.stdin.read())
+assert [p["pid"] for p in d["processes"]] == [a], d' "$a" <<<"$output"
+  run "$ULP" patches -p "$a"
+  assert_success
+  assert_line "demo_target (pid $a):"
+  refute_output --partial "(pid $o)"
+}
+
+@test "patches -p PID of a process without the runtime or that does not exist" {
+  NORUNTIME=1 start_demo a "$LIB"
+  run --separate-stderr "$ULP" patches -p "$LAST" --json
+  [ "$status" -ne 0 ] || python3 -c '
+import json, sys
+d = json.loads(sys.stdin.read())
+assert d["processes"] == [], d' <<<"$output"
+  run --separate-stderr "$ULP" patches -p "$(dead_pid)"
+  [ "$status" -ne 0 ] || [ -z "$output" ] || fail "output for a dead pid: $output"
+}
