@@ -224,3 +224,18 @@ refused() {
   run cat "$W/stress.out"
   refute_output --partial "unexpected"
 }
+
+@test "an unreadable trust store is refused with the reason" {
+  trust_ca
+  sign "$W/a.so"
+  shared=$(mktemp -d /tmp/ulp-unreadable.XXXXXX)
+  chmod 755 "$shared"
+  cp "$W/a.so" "$shared/a.so"
+  chmod 644 "$shared/a.so"
+  chmod 700 "$ULP_TRUST_DIR"
+  run setpriv --reuid=65534 --regid=65534 --clear-groups "$ULP" verify --trust "$ULP_TRUST_DIR" "$shared/a.so"
+  rm -rf "$shared"
+  assert_failure 1
+  assert_output --partial "trust store $ULP_TRUST_DIR"
+  assert_output --partial "Permission denied"
+}
