@@ -52,6 +52,10 @@ setup() {
   W=$BATS_TEST_TMPDIR
   PIDS=()
   CTL_FDS=()
+  # This suite tests unsigned patches: keep the host's signature policy
+  # (/etc/ulp) out of it (no trust store, no config => no signature
+  # required), and keep the sealed copies of containers in the test's folder.
+  export ULP_TRUST_DIR=$W/no-trust-store ULP_CONFIG=$W/no-ulp.conf ULP_RUN_DIR=$W/run
   [ -x "$ULP" ] || fail "no ulp tool at $ULP (run make)"
   [ -e "$RUNTIME" ] || fail "no runtime at $RUNTIME (run make)"
 }

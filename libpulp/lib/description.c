@@ -26,10 +26,11 @@ trimmed_copy (const char *start, size_t len)
   return s;
 }
 
+/* PATH may be NULL after a failed allocation: that stays NULL.  */
 static char *
 resolve_path (char *path, const char *base_dir)
 {
-  if (path[0] == '/' || !base_dir)
+  if (!path || path[0] == '/' || !base_dir)
     return path;
   size_t n = strlen (base_dir) + strlen (path) + 2;
   char *full = malloc (n);
