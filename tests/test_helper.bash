@@ -145,16 +145,21 @@ stays_content() {
   local file=$1 want=$2 i have
   for ((i = 0; i < 15; i++)); do
     have=$(cat "$file" 2>/dev/null) || true
-    [ "$have" = "$want" ] || fail "$file changed to '$have' (expected it to stay '$want')"
+    if [ "$have" != "$want" ]; then
+      fail "$file changed to '$have' (expected it to stay '$want')"
+      return 1
+    fi
     sleep 0.01
   done
 }
 
 assert_alive() {
-  kill -0 "$1" 2>/dev/null || fail "process $1 died"
   local state
-  state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)
-  [ "$state" != Z ] || fail "process $1 died (zombie)"
+  state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || true
+  if [ -z "$state" ] || [ "$state" = Z ]; then
+    fail "process $1 died"
+    return 1
+  fi
 }
 
 # a pid that belongs to no process
@@ -179,18 +184,38 @@ ctl_make() {
   printf -v "CTL_OUT_$name" %s "$out"
 }
 
+# start_ctl_target NAME PROGRAM LIBDIR ARGS...: ctl_make NAME, then
+# start_target PROGRAM LIBDIR ARGS... (ARGS usually name $W/NAME.ctl and
+# $W/NAME.ack); remembers the pid so ctl notices at once if it dies.
+start_ctl_target() {
+  local name=$1
+  shift
+  ctl_make "$name"
+  start_target "$@"
+  printf -v "CTL_PID_$name" %s "$LAST"
+}
+
 # ctl NAME COMMAND: sends COMMAND and prints the one-line answer (fails
-# after 30 s without one, e.g. because the target died).
+# when the target died, or after 30 s without an answer).
 ctl() {
-  local name=$1 cmd=$2 in out reply
+  local name=$1 cmd=$2 in out pidvar reply i
   in=CTL_IN_$name
   out=CTL_OUT_$name
+  pidvar=CTL_PID_$name
   echo "$cmd" >&"${!in}"
-  if ! read -r -t 30 -u "${!out}" reply; then
-    echo "no answer from target '$name' to '$cmd'" >&2
-    return 1
-  fi
-  echo "$reply"
+  for ((i = 0; i < 300; i++)); do
+    if read -r -t 0.1 -u "${!out}" reply; then
+      echo "$reply"
+      return 0
+    fi
+    if [ -n "${!pidvar:-}" ] && ! assert_alive "${!pidvar}" 2>/dev/null; then
+      echo "target '$name' (pid ${!pidvar}) died before answering '$cmd'" \
+        "(stderr: $(cat "$W"/*.stderr 2>/dev/null))" >&2
+      return 1
+    fi
+  done
+  echo "no answer from target '$name' to '$cmd'" >&2
+  return 1
 }
 
 # ctl_field "a=1 b=2" b -> 2

@@ -142,8 +142,7 @@ revert_all_in_one_stop() {
   local how=$1 r i
   pack p1 patch1 "$LIB"
   pack p2 patch2 "$LIB"
-  ctl_make mon
-  start_target monitor_target "$LIB" 3 "$W/mon.ctl" "$W/mon.ack"
+  start_ctl_target mon monitor_target "$LIB" 3 "$W/mon.ctl" "$W/mon.ack"
   local pid=$LAST
   "$ULP" trigger -q -p "$pid" "$W/p1.so"
   for i in 1 2 3 4 5 6 7 8 9 10; do

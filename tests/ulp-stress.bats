@@ -9,8 +9,7 @@ load test_helper
 O=1 P1=2 P2=4
 
 start_stress() { # [LIBDIR]
-  ctl_make st
-  start_target stress_target "${1:-$LIB}" "${ULP_STRESS_THREADS:-4}" \
+  start_ctl_target st stress_target "${1:-$LIB}" "${ULP_STRESS_THREADS:-4}" \
     "$W/st.ctl" "$W/st.ack" "$W/report" original "patched 1" "patched 2"
   PID=$LAST
   allow $O
@@ -118,8 +117,7 @@ finish_stress() {
 
 @test "stress: the original never runs once patched, under load, many cycles" {
   pack p1 patch1 "$LIB"
-  ctl_make mon
-  start_target monitor_target "$LIB" "${ULP_STRESS_THREADS:-4}" "$W/mon.ctl" "$W/mon.ack"
+  start_ctl_target mon monitor_target "$LIB" "${ULP_STRESS_THREADS:-4}" "$W/mon.ctl" "$W/mon.ack"
   PID=$LAST
   local r i
   for ((i = 1; i <= 50; i++)); do

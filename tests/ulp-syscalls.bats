@@ -26,8 +26,7 @@ status_field() {
   local ids
   ids=$(for i in $(seq 12); do patch_id "$W/c$i.so"; done | sort -u | wc -l)
   assert_equal "$ids" 12
-  ctl_make sys
-  start_target syscall_target "$LIB" "$W/sys.ctl" "$W/sys.ack" "$W/report"
+  start_ctl_target sys syscall_target "$LIB" "$W/sys.ctl" "$W/sys.ack" "$W/report"
   local pid=$LAST r s0 t0 k0 start n=0 i
   r=$(ctl sys status)
   [[ $r == *"msg=original" ]] || fail "status: $r"
@@ -82,8 +81,7 @@ status_field() {
 @test "syscall target self-test: a plain SIGSTOP/SIGCONT is reported" {
   # proves the target notices an interrupted epoll_wait: the runtime is not
   # involved, the kernel itself turns a stop into EINTR for epoll_wait
-  ctl_make sys
-  NORUNTIME=1 start_target syscall_target "$LIB" "$W/sys.ctl" "$W/sys.ack" "$W/report"
+  NORUNTIME=1 start_ctl_target sys syscall_target "$LIB" "$W/sys.ctl" "$W/sys.ack" "$W/report"
   ctl sys status >/dev/null
   kill -STOP "$LAST"
   sleep 0.05

@@ -243,8 +243,7 @@ summary: 1 succeeded, 0 skipped, 0 failed"
 
 @test "trigger: the original code never runs once patched (monitor)" {
   pack p1 patch1 "$LIB"
-  ctl_make mon
-  start_target monitor_target "$LIB" 3 "$W/mon.ctl" "$W/mon.ack"
+  start_ctl_target mon monitor_target "$LIB" 3 "$W/mon.ctl" "$W/mon.ack"
   local pid=$LAST r
   r=$(ctl mon mark)
   [[ $r == "marked "* ]] || fail "mark: $r"
@@ -267,4 +266,15 @@ summary: 1 succeeded, 0 skipped, 0 failed"
   [[ $r =~ orig_since_mark=([0-9]+)\ patched_results=0 ]] && [ "${BASH_REMATCH[1]}" -gt 0 ] ||
     fail "after revert: $r"
   assert_alive "$pid"
+}
+
+@test "trigger --timing: one timing line per process" {
+  pack p1 patch1 "$LIB"
+  start_demo out "$LIB"
+  run "$ULP" trigger --timing -p "$LAST" "$W/p1.so"
+  assert_success
+  assert_line "demo_target (pid $LAST): SUCCESS $W/p1.so"
+  assert_line --regexp "^timing: pid $LAST stopped_us=[0-9]+ thread_max_us=[0-9]+$"
+  [ "$(grep -c '^timing:' <<<"$output")" -eq 1 ]
+  wait_for_file_content "$W/out.out" "patched 1 11"
 }
