@@ -4,6 +4,12 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 LIBDIR ?= $(PREFIX)/lib64
 MANDIR ?= $(PREFIX)/share/man
+# Where rpm looks: its plugin and macro directories, the libdir packages use.
+RPM_EVAL = $(shell rpm --eval '$(1)' 2>/dev/null)
+RPM_LIBDIR ?= $(or $(call RPM_EVAL,%{_libdir}),/usr/lib64)
+RPM_PLUGINDIR ?= $(or $(call RPM_EVAL,%{__plugindir}),/usr/lib64/rpm-plugins)
+RPM_MACRODIR ?= $(or $(call RPM_EVAL,%{_rpmmacrodir}),/usr/lib/rpm/macros.d)
+RPM_LIBEXECDIR ?= $(or $(call RPM_EVAL,%{_libexecdir}),/usr/libexec)
 DESTDIR ?=
 
 CC ?= gcc
@@ -19,13 +25,15 @@ LIB_OBJ := $(LIB_SRC:libpulp/%.c=$(B)/obj/%.o)
 TOOL_OBJ := $(TOOL_SRC:libpulp/%.c=$(B)/obj/%.o)
 HEADERS := $(wildcard libpulp/lib/*.h libpulp/tool/*.h libpulp/include/ulp/*.h)
 
-BUILD_DEPS := gcc make libelf-dev libssl-dev
-TEST_DEPS := bats bats-assert bats-support python3 binutils gdb procps groff-base openssl
+BUILD_DEPS := gcc make libelf-dev libssl-dev librpm-dev rpm
+TEST_DEPS := bats bats-assert bats-support python3 binutils gdb procps groff-base openssl \
+  zypper createrepo-c
 FUZZ_DEPS := clang libclang-rt-14-dev
 
 .PHONY: all deps test-deps fixtures check demo bench fuzz install clean format
 
-all: $(B)/ulp $(B)/libpulp.so.0 $(B)/libulp.a
+all: $(B)/ulp $(B)/libpulp.so.0 $(B)/libulp.a $(B)/ulp_post_hook $(B)/rpm-plugin/ulp.so \
+  $(B)/macros.ulp
 
 $(B)/obj/%.o: libpulp/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
@@ -37,6 +45,22 @@ $(B)/libulp.a: $(LIB_OBJ)
 
 $(B)/ulp: $(TOOL_OBJ) $(B)/libulp.a
 	$(CC) $(CFLAGS) -o $@ $(TOOL_OBJ) $(B)/libulp.a -lelf -lcrypto
+
+# The %post helper and the rpm plugin: the same library as the tool.
+$(B)/ulp_post_hook: helpers/ulp_post_hook.c $(B)/libulp.a $(HEADERS)
+	$(CC) $(STRICT) $(CFLAGS) $(CPPFLAGS) -DULP_LIBDIR='"$(RPM_LIBDIR)"' \
+	  -o $@ $< $(B)/libulp.a -lelf -lcrypto
+
+# Only ulp_hooks is exported: the library's symbols stay out of rpm's way.
+$(B)/rpm-plugin/ulp.so: rpm-plugin/ulp.c rpm-plugin/rpmplugin.h $(B)/libulp.a $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(STRICT) $(CFLAGS) $(CPPFLAGS) -fPIC -shared -fvisibility=hidden \
+	  -Wl,--exclude-libs,ALL -Wl,-z,defs -o $@ $< $(B)/libulp.a \
+	  -lrpm -lrpmio -lelf -lcrypto
+
+$(B)/macros.ulp: macros.ulp
+	@mkdir -p $(B)
+	cp $< $@
 
 # The runtime: no dependencies beyond libc, nothing exported but its API.
 $(B)/libpulp.so.0: libpulp/runtime/runtime.c libpulp/include/ulp/state.h
@@ -92,9 +116,13 @@ install: all
 	ln -sf libpulp.so.0 $(DESTDIR)$(LIBDIR)/libpulp.so
 	install -D -m 0644 libpulp/man/ulp.1 $(DESTDIR)$(MANDIR)/man1/ulp.1
 	install -D -m 0644 libpulp/man/libpulp.7 $(DESTDIR)$(MANDIR)/man7/libpulp.7
+	install -D -m 0755 $(B)/ulp_post_hook $(DESTDIR)$(RPM_LIBEXECDIR)/ulp/ulp_post_hook
+	install -D -m 0755 $(B)/rpm-plugin/ulp.so $(DESTDIR)$(RPM_PLUGINDIR)/ulp.so
+	install -D -m 0644 macros.ulp $(DESTDIR)$(RPM_MACRODIR)/macros.ulp
 
 format:
-	clang-format -i $(LIB_SRC) $(TOOL_SRC) libpulp/runtime/*.c $(HEADERS)
+	clang-format -i $(LIB_SRC) $(TOOL_SRC) libpulp/runtime/*.c $(HEADERS) \
+	  helpers/*.c rpm-plugin/*.[ch]
 
 clean:
 	rm -rf $(B)

@@ -242,3 +242,47 @@ ulp_container_seal (struct ulp_container *c)
   c->path = strdup (file);
   return c->path ? remember_identity (c, file) : ulp_fail ("out of memory");
 }
+
+static int
+prepare_one (const char *path, const struct ulp_policy *policy, int revert,
+             struct ulp_container *c)
+{
+  if (ulp_container_open (path, c) < 0)
+    return -1;
+  if (revert)
+    return 0;
+  if (ulp_container_verify (c, policy) < 0 || ulp_container_seal (c) < 0) {
+    ulp_container_free (c);
+    return -1;
+  }
+  return 0;
+}
+
+int
+ulp_containers_prepare (char *const *paths, size_t n, int revert,
+                        struct ulp_container **out)
+{
+  struct ulp_policy policy;
+  if (!revert && ulp_policy_load (&policy) < 0)
+    return -1;
+  *out = calloc (n + 1, sizeof **out);
+  if (!*out)
+    return ulp_fail ("out of memory");
+  for (size_t i = 0; i < n; i++)
+    if (prepare_one (paths[i], &policy, revert, &(*out)[i]) < 0) {
+      ulp_containers_free (*out, i);
+      *out = NULL;
+      return -1;
+    }
+  return 0;
+}
+
+void
+ulp_containers_free (struct ulp_container *c, size_t n)
+{
+  if (!c)
+    return;
+  for (size_t i = 0; i < n; i++)
+    ulp_container_free (&c[i]);
+  free (c);
+}

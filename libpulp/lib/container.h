@@ -42,4 +42,11 @@ int ulp_container_verify (struct ulp_container *c,
    replacing the original file later cannot change what processes load.  */
 int ulp_container_seal (struct ulp_container *c);
 
+/* Opens every container of PATHS; unless REVERT (nothing of them is
+   loaded then), verifies each under the host's signature policy and seals
+   it.  All or nothing: any refusal frees what was opened.  */
+int ulp_containers_prepare (char *const *paths, size_t n, int revert,
+                            struct ulp_container **out);
+void ulp_containers_free (struct ulp_container *c, size_t n);
+
 #endif

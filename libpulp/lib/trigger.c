@@ -530,6 +530,40 @@ report_unusable (struct plan *plan, struct ulp_container *containers, size_t n,
   }
 }
 
+/* The library of the request that process PLAN maps, or NULL.  */
+static const char *
+mapped_target (const struct plan *plan, const struct ulp_container *c, size_t n,
+               const struct ulp_trigger_options *o)
+{
+  for (size_t i = 0; i < n; i++)
+    if (ulp_maps_find_library (&plan->proc.maps, c[i].meta.target))
+      return c[i].meta.target;
+  if (o->revert_all && strcmp (o->revert_all, "target") != 0
+      && ulp_maps_find_library (&plan->proc.maps, o->revert_all))
+    return o->revert_all;
+  return NULL;
+}
+
+/* A process that uses the library but cannot be patched: one line, so that
+   a package's report names every process left with the old code.  */
+static int
+report_unpatchable (struct plan *plan, struct ulp_container *c, size_t n,
+                    const struct ulp_trigger_options *o)
+{
+  const char *lib = mapped_target (plan, c, n, o);
+  if (!lib)
+    return 0;
+  char *label = strdup (lib);
+  if (!label || add_item (plan, label, NULL) < 0) {
+    free (label);
+    return ulp_fail ("out of memory");
+  }
+  set_outcome (&plan->items[plan->nitems - 1], SKIPPED,
+               "runtime not loaded (start the process with "
+               "LD_PRELOAD=libpulp.so.0)");
+  return 0;
+}
+
 static int
 build_plans (struct ulp_container *containers, size_t n,
              const struct ulp_trigger_options *o, struct plan **plans,
@@ -548,7 +582,11 @@ build_plans (struct ulp_container *containers, size_t n,
   for (size_t i = 0; i < npids; i++) {
     struct plan *plan = &(*plans)[*nplans];
     int opened = ulp_process_open (pids[i], &plan->proc) == 0;
-    if (!opened || !plan->proc.runtime) {
+    if (opened && !plan->proc.runtime && !o->selector
+        && o->report_unpatchable) {
+      if (report_unpatchable (plan, containers, n, o) < 0)
+        return -1;
+    } else if (!opened || !plan->proc.runtime) {
       if (!o->selector) {
         free_plan (plan);
         memset (plan, 0, sizeof *plan);

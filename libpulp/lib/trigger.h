@@ -18,6 +18,9 @@ struct ulp_trigger_options
   int retries;
   int quiet;
   int timing;
+  /* Without a selector, also report processes that map the library but
+     lack the runtime (skipped); otherwise they are not mentioned.  */
+  int report_unpatchable;
 };
 
 struct ulp_trigger_summary

@@ -8,7 +8,6 @@
 #include "command.h"
 #include "error.h"
 #include "trigger.h"
-#include "trust.h"
 
 enum
 {
@@ -63,42 +62,6 @@ expand_patches (char **args, int n, glob_t *g)
     if (rc != 0)
       return ulp_fail ("%s: cannot expand", args[i]);
   }
-  return 0;
-}
-
-/* Every container is read once, verified under the signature policy and
-   sealed before any process is touched; any refusal stops everything.  */
-static int
-prepare_container (const char *path, const struct ulp_policy *policy,
-                   int revert, struct ulp_container *c)
-{
-  if (ulp_container_open (path, c) < 0)
-    return -1;
-  if (revert)
-    return 0; /* nothing of it is loaded */
-  if (ulp_container_verify (c, policy) < 0 || ulp_container_seal (c) < 0) {
-    ulp_container_free (c);
-    return -1;
-  }
-  return 0;
-}
-
-static int
-open_containers (glob_t *g, int revert, struct ulp_container **out)
-{
-  struct ulp_policy policy;
-  if (!revert && ulp_policy_load (&policy) < 0)
-    return -1;
-  *out = calloc (g->gl_pathc + 1, sizeof **out);
-  if (!*out)
-    return ulp_fail ("out of memory");
-  for (size_t i = 0; i < g->gl_pathc; i++)
-    if (prepare_container (g->gl_pathv[i], &policy, revert, &(*out)[i]) < 0) {
-      while (i-- > 0)
-        ulp_container_free (&(*out)[i]);
-      free (*out);
-      return -1;
-    }
   return 0;
 }
 
@@ -171,7 +134,8 @@ cmd_trigger (int argc, char **argv)
   glob_t g;
   struct ulp_container *containers = NULL;
   if (expand_patches (argv + optind, argc - optind, &g) < 0
-      || open_containers (&g, o.revert, &containers) < 0) {
+      || ulp_containers_prepare (g.gl_pathv, g.gl_pathc, o.revert, &containers)
+             < 0) {
     fprintf (stderr, "ulp trigger: %s\n", ulp_error ());
     globfree (&g);
     return ULP_EXIT_USAGE;
@@ -185,9 +149,7 @@ cmd_trigger (int argc, char **argv)
             sum.skipped, sum.failed);
   if (rc == 0 && sum.succeeded + sum.skipped + sum.failed == 0 && o.selector)
     fprintf (stderr, "ulp trigger: no process matches '%s'\n", o.selector);
-  for (size_t i = 0; i < g.gl_pathc; i++)
-    ulp_container_free (&containers[i]);
-  free (containers);
+  ulp_containers_free (containers, g.gl_pathc);
   globfree (&g);
   if (rc < 0)
     return ULP_EXIT_USAGE;

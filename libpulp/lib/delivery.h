@@ -1,0 +1,53 @@
+/* Delivering a livepatch package to running processes: the part the rpm
+   plugin and the %post helper share.  A livepatch package is cumulative
+   and targets one library: installing it replaces every earlier patch on
+   that library with its own, in one stop per process; erasing it reverts
+   its patches.  Results go to a report stream and to syslog.  */
+#ifndef ULP_DELIVERY_H
+#define ULP_DELIVERY_H
+
+#include <stdio.h>
+
+#include "container.h"
+#include "trigger.h"
+
+#define ULP_DEFAULT_SYSCONFIG "/etc/sysconfig/livepatching"
+
+/* "glibc-livepatches" -> "GLIBC": the name of the package's switch
+   LIVEPATCH_<COMPONENT> in the sysconfig file.  */
+void ulp_livepatch_component (const char *package, char *out, size_t size);
+
+/* 1 when LIVEPATCH_<COMPONENT> in $ULP_SYSCONFIG (default above) is auto
+   or absent, 0 when it is never, -1 with an error for any other value or
+   an unreadable file.  */
+int ulp_livepatch_enabled (const char *component);
+
+struct ulp_delivery
+{
+  const char *package; /* NAME-VERSION-RELEASE, for the log */
+  /* Containers to apply, each after reverting all earlier patches on its
+     target library.  */
+  char *const *apply;
+  size_t napply;
+  /* Containers read beforehand (their files may be gone by now) whose
+     patches are reverted.  */
+  struct ulp_container *revert;
+  size_t nrevert;
+  /* Set when a newer package replaced these in the same transaction: only
+     leftovers are reverted, quietly.  */
+  int replaced;
+  /* Reverts every patch on this library file name, no container needed.  */
+  const char *revert_library;
+  double timeout;
+  /* Receives every report line; FAILURE is set for lines about failures. */
+  void (*log) (void *ctx, int failure, const char *line);
+  void *ctx;
+};
+
+/* Runs D; every report line, "PACKAGE: PROCESS (pid N): OUTCOME ...", goes
+   to D's log and to syslog.  Returns -1 when nothing could be done (the
+   reason is logged as well).  */
+int ulp_deliver (const struct ulp_delivery *d,
+                 struct ulp_trigger_summary *summary);
+
+#endif

@@ -1,0 +1,85 @@
+#!/bin/bash
+# build-fixtures.sh OUT BUILD: the packages of the rpm and zypper tests,
+# built with rpmbuild from tests/rpm and spec-templates.
+#   OUT/pki            CA (trusted by the tests) and the vendor signing key
+#   OUT/monitor        the long-running user of libdemo
+#   OUT/root/good      libdemo 1.0-1 and 1.0-2, ulp-runtime, test-base,
+#                      demo-livepatches 1 and 2 (signed), for a root (/usr)
+#   OUT/root/tampered, OUT/root/unsigned: demo-livepatches 1, spoilt
+#   OUT/host/good      the same set, relocated under OUT/hostfs (for rpm
+#                      without --root: the host's /usr stays untouched)
+#   OUT/repo           createrepo_c repository of OUT/root/good
+set -euo pipefail
+OUT=$1 BUILD=$2
+HERE=$(cd "$(dirname "$0")" && pwd)
+TOP=$(cd "$HERE/../.." && pwd)
+rm -rf "$OUT" && mkdir -p "$OUT/home"
+export HOME=$OUT/home
+{
+  cat "$TOP/macros.ulp"
+  echo "%_ulp_tool $BUILD/ulp"
+  echo "%_ulp_helper $BUILD/ulp_post_hook"
+} >"$HOME/.rpmmacros"
+
+W=$OUT
+source "$TOP/tests/pki.bash"
+pki_setup >/dev/null
+
+gcc -O2 -Wall -Werror -pthread -o "$OUT/monitor" "$HERE/monitor.c" \
+  -L"$BUILD/tests/v1" -l:libdemo.so.1
+
+# rpmb SPEC DEST [rpmbuild options]: builds SPEC's binary packages into DEST.
+rpmb() {
+  local spec=$1 dest=$2
+  shift 2
+  local top
+  top=$(mktemp -d "$OUT/rpmbuild.XXXX")
+  mkdir -p "$top/SOURCES" "$dest"
+  cp "$TOP/tests/targets/libdemo.c" "$top/SOURCES/"
+  rpmbuild -bb --nodeps --quiet --define "_topdir $top" "$@" "$spec" >/dev/null
+  find "$top/RPMS" -name '*.rpm' -exec mv {} "$dest/" \;
+  rm -rf "$top"
+}
+
+# livepatch DEST N [make options]: demo-livepatches N through the authoring
+# flow of spec-templates, with a container for both libdemo builds.
+livepatch() {
+  local dest=$1 n=$2
+  shift 2
+  local a
+  a=$(mktemp -d "$OUT/author.XXXX")
+  cp "$TOP/spec-templates/Makefile" "$TOP/spec-templates/livepatches.spec.in" \
+    "$TOP/spec-templates/config.mk" "$a/"
+  sed -i "s/^VERSION = .*/VERSION = $n/" "$a/config.mk"
+  cp "$HERE/livepatch$n.c" "$a/livepatch.c"
+  cp "$HERE/livepatch$n.map" "$a/livepatch.map"
+  for rel in 1 2; do
+    mkdir -p "$a/libs/1.0-$rel"
+    (cd "$a/libs/1.0-$rel" && rpm2archive - <"$(echo "$dest"/libdemo-1.0-$rel.*.rpm)" | tar -xzO --wildcards "*/libdemo.so.1" >libdemo.so.1)
+  done
+  make -s -C "$a" rpm RPMBUILD_FLAGS="--nodeps --quiet ${*:+$(printf "%q " "$@")}" >/dev/null
+  find "$a/rpmbuild/RPMS" -name '*.rpm' -exec mv {} "${LP_DEST:-$dest}/" \;
+  rm -rf "$a"
+}
+
+# variant DEST [rpmbuild options]: the whole set of packages.
+variant() {
+  local dest=$1
+  shift
+  rpmb "$HERE/test-base.spec" "$dest" "$@"
+  rpmb "$HERE/ulp-runtime.spec" "$dest" --define "runtime_so $BUILD/libpulp.so.0" "$@"
+  rpmb "$HERE/libdemo.spec" "$dest" --define "demo_release 1" "$@"
+  rpmb "$HERE/libdemo.spec" "$dest" --define "demo_release 2" "$@"
+  local sign=(--define "ulp_signing_key $OUT/pki/rsa.key" --define "ulp_signing_cert $OUT/pki/rsa.pem")
+  livepatch "$dest" 1 "${sign[@]}" "$@"
+  livepatch "$dest" 2 "${sign[@]}" "$@"
+}
+
+variant "$OUT/root/good"
+mkdir -p "$OUT/root/tampered" "$OUT/root/unsigned"
+ULP_REAL=$BUILD/ulp LP_DEST=$OUT/root/tampered livepatch "$OUT/root/good" 1 \
+  --define "ulp_signing_key $OUT/pki/rsa.key" --define "ulp_signing_cert $OUT/pki/rsa.pem" \
+  --define "_ulp_tool $HERE/tamper-ulp"
+LP_DEST=$OUT/root/unsigned livepatch "$OUT/root/good" 1
+variant "$OUT/host/good" --define "_prefix $OUT/hostfs/usr"
+mkdir -p "$OUT/repo" && cp "$OUT"/root/good/*.rpm "$OUT/repo/" && createrepo_c -q "$OUT/repo" >/dev/null
