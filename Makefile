@@ -87,6 +87,14 @@ test-deps: deps
 fixtures: all
 	$(MAKE) -C tests/targets OUT=$(CURDIR)/$(B)/tests
 	$(MAKE) -C tests/fixtures OUT=$(CURDIR)/$(B)/tests
+	$(MAKE) $(B)/tests/rpm/.built
+
+# Packages of the rpm and zypper tests, built with rpmbuild.
+RPM_FIXTURE_SRC := $(wildcard tests/rpm/*) $(wildcard spec-templates/*) macros.ulp \
+  tests/targets/libdemo.c tests/pki.bash
+$(B)/tests/rpm/.built: $(RPM_FIXTURE_SRC) $(B)/ulp $(B)/libpulp.so.0
+	tests/rpm/build-fixtures.sh $(CURDIR)/$(B)/tests/rpm $(CURDIR)/$(B)
+	touch $@
 
 # Bats prints TAP; the last line counts the results for CI.
 check: test-deps

@@ -74,7 +74,9 @@ parse (int argc, char **argv, struct request *r)
 }
 
 /* Inside a chroot (an image or package build root) the processes running
-   are not the system the package is installed into.  */
+   are not the system the package is installed into.  When init's root
+   cannot be read (a container may forbid it) this is not a chroot we can
+   tell; without /proc there is nothing to patch anyway.  */
 static int
 in_build_root (void)
 {
@@ -83,7 +85,7 @@ in_build_root (void)
   if (brp && *brp)
     return 1;
   if (stat ("/", &root) != 0 || stat ("/proc/1/root/.", &init_root) != 0)
-    return 1; /* no /proc: nothing to patch here either */
+    return 0;
   return root.st_dev != init_root.st_dev || root.st_ino != init_root.st_ino;
 }
 

@@ -1,31 +1,45 @@
 /* monitor LOG: a long-running user of libdemo.  Its monitor thread calls
    demo_message() every millisecond and appends to LOG each result that
-   differs from the one before, so the log is the exact sequence of code
-   versions the process ran: a patched process whose original code ran again
-   would show it.  The main thread only sleeps.  */
+   differs from the one before, so the log is the sequence of code versions
+   the process ran.  While a patched result comes back, the original code
+   must not run at all: the library counts the original's calls, and any
+   increase is logged as "ORIGINAL CODE RAN".  The main thread sleeps.  */
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 const char *demo_message (void);
+long demo_original_count (void);
+
+static void
+append (const char *path, const char *line)
+{
+  FILE *f = fopen (path, "a");
+  if (f) {
+    fprintf (f, "%s\n", line);
+    fclose (f);
+  }
+}
 
 static void *
 monitor (void *path)
 {
   char last[256] = "";
-  for (;;) {
+  long before = demo_original_count ();
+  while (path) {
     const char *now = demo_message ();
+    long count = demo_original_count ();
+    int patched = strncmp (now, "original", 8) != 0;
     if (strcmp (now, last) != 0) {
-      FILE *f = fopen (path, "a");
-      if (!f)
-        return NULL;
-      fprintf (f, "%s\n", now);
-      fclose (f);
+      append (path, now);
       snprintf (last, sizeof last, "%s", now);
-    }
+    } else if (patched && count != before)
+      append (path, "ORIGINAL CODE RAN");
+    before = count;
     usleep (1000);
   }
+  return NULL;
 }
 
 int

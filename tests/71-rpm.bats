@@ -1,0 +1,159 @@
+#!/usr/bin/env bats
+# Plain rpm -i/-U/-e of livepatch packages: with the plugin (in a --root and
+# on the host with a private database), with the %post helper instead, and
+# with bad packages and settings.
+load rpm
+
+HOSTFS=$PKG/hostfs/usr/lib64
+
+# root_with_library: $R with libdemo 1.0-1 (process "old" running it),
+# then 1.0-2 (process "new").
+root_with_library() {
+  make_root "$R"
+  rpm_quiet --root "$R" -i "$PKG"/root/good/{test-base-,ulp-runtime-,libdemo-1.0-1.}*.rpm
+  RUNTIME_SO=$R/usr/lib64/libpulp.so.0
+  monitor old "$R/usr/lib64"
+  old=$LAST
+  rpm_quiet --root "$R" -U "$PKG"/root/good/libdemo-1.0-2.*.rpm
+  monitor new "$R/usr/lib64"
+  new=$LAST
+}
+
+# host_with_library: the same on the host, with a private database; the
+# packages live under $HOSTFS.
+host_with_library() {
+  DB=(--dbpath "$W/db")
+  rpm_quiet "${DB[@]}" -i "$PKG"/host/good/{test-base-,ulp-runtime-,libdemo-1.0-1.}*.rpm
+  RUNTIME_SO=$HOSTFS/libpulp.so.0
+  monitor old "$HOSTFS"
+  old=$LAST
+  rpm_quiet "${DB[@]}" -U "$PKG"/host/good/libdemo-1.0-2.*.rpm
+  monitor new "$HOSTFS"
+  new=$LAST
+}
+
+teardown() {
+  if [ -n "${DB:-}" ]; then
+    rpm_quiet "${DB[@]}" -e --noscripts --noplugins demo-livepatches libdemo ulp-runtime test-base 2>/dev/null || true
+  fi
+  if [ ${#PIDS[@]} -gt 0 ]; then
+    { kill -9 "${PIDS[@]}"; wait "${PIDS[@]}"; } 2>/dev/null || true
+  fi
+}
+
+@test "rpm --root: -i applies, -U replaces in one stop, -e reverts; containers come from the root" {
+  root_with_library
+  run rpm_quiet --root "$R" -i "$PKG"/root/good/demo-livepatches-1-*.rpm
+  assert_success
+  assert_output --partial "monitor (pid $old): SUCCESS $R/usr/lib64/ulp/demo-livepatches/1/libdemo_1.0-1_livepatch1.so"
+  assert_output --partial "monitor (pid $new): SUCCESS $R/usr/lib64/ulp/demo-livepatches/1/libdemo_1.0-2_livepatch1.so"
+  log_is old "original v1" "livepatch 1"
+  log_is new "original v2" "livepatch 1"
+  run rpm_quiet --root "$R" -U "$PKG"/root/good/demo-livepatches-2-*.rpm
+  assert_success
+  assert_output --partial "demo-livepatches-2-1.x86_64: patched 2, skipped 0, failed 0"
+  log_is old "original v1" "livepatch 1" "livepatch 2"
+  log_is new "original v2" "livepatch 1" "livepatch 2"
+  run rpm_quiet --root "$R" -e demo-livepatches
+  assert_success
+  assert_output --partial "demo-livepatches-2-1.x86_64: reverted 2, skipped 0, failed 0"
+  log_is old "original v1" "livepatch 1" "livepatch 2" "original v1"
+  log_is new "original v2" "livepatch 1" "livepatch 2" "original v2"
+}
+
+@test "rpm on the host with the plugin: the %post helper steps aside, nothing is applied twice" {
+  host_with_library
+  run rpm_quiet "${DB[@]}" -i "$PKG"/host/good/demo-livepatches-1-*.rpm
+  assert_success
+  assert_output --partial "monitor (pid $old): SUCCESS $HOSTFS/ulp/demo-livepatches/1/libdemo_1.0-1_livepatch1.so"
+  assert_output --partial "ulp_post_hook: demo-livepatches: the rpm plugin applies livepatches in this transaction"
+  [ "$(grep -c SUCCESS <<<"$output")" -eq 2 ]
+  run rpm_quiet "${DB[@]}" -U "$PKG"/host/good/demo-livepatches-2-*.rpm
+  assert_success
+  log_is old "original v1" "livepatch 1" "livepatch 2"
+  log_is new "original v2" "livepatch 1" "livepatch 2"
+  run rpm_quiet "${DB[@]}" -e demo-livepatches
+  assert_success
+  log_is old "original v1" "livepatch 1" "livepatch 2" "original v1"
+}
+
+@test "rpm on the host without the plugin: the %post and %postun helper do the work" {
+  host_with_library
+  run rpm_quiet "${DB[@]}" --noplugins -i "$PKG"/host/good/demo-livepatches-1-*.rpm
+  assert_success
+  assert_output --partial "ulp_post_hook: demo-livepatches: monitor (pid $old): SUCCESS $HOSTFS/ulp/demo-livepatches/1/libdemo_1.0-1_livepatch1.so"
+  assert_output --partial "ulp_post_hook: demo-livepatches: monitor (pid $new): SUCCESS $HOSTFS/ulp/demo-livepatches/1/libdemo_1.0-2_livepatch1.so"
+  assert_output --partial "ulp_post_hook: demo-livepatches: patched 2, skipped 0, failed 0"
+  log_is old "original v1" "livepatch 1"
+  run rpm_quiet "${DB[@]}" --noplugins -U "$PKG"/host/good/demo-livepatches-2-*.rpm
+  assert_success
+  log_is old "original v1" "livepatch 1" "livepatch 2"
+  log_is new "original v2" "livepatch 1" "livepatch 2"
+  run rpm_quiet "${DB[@]}" --noplugins -e demo-livepatches
+  assert_success
+  assert_output --partial "ulp_post_hook: demo-livepatches: monitor (pid $old): SUCCESS revert-all=libdemo.so.1"
+  log_is old "original v1" "livepatch 1" "livepatch 2" "original v1"
+  log_is new "original v2" "livepatch 1" "livepatch 2" "original v2"
+}
+
+@test "a tampered container: the package installs, no process is patched, the log says why" {
+  root_with_library
+  run rpm_quiet --root "$R" -i "$PKG"/root/tampered/demo-livepatches-1-*.rpm
+  assert_success
+  assert_output --regexp "warning: ulp: demo-livepatches-1-1.x86_64: no process patched: .*libdemo_1.0-[12]_livepatch1.so: .*signature"
+  run rpm --root "$R" -q demo-livepatches
+  assert_success
+  log_is old "original v1"
+  log_is new "original v2"
+}
+
+@test "an unsigned container where signatures are required: installs, patches nothing, says why" {
+  root_with_library
+  run rpm_quiet --root "$R" -i "$PKG"/root/unsigned/demo-livepatches-1-*.rpm
+  assert_success
+  assert_output --regexp "warning: ulp: demo-livepatches-1-1.x86_64: no process patched: .*not signed"
+  log_is old "original v1"
+}
+
+@test "rpm --test and --justdb leave processes alone" {
+  root_with_library
+  run rpm_quiet --root "$R" -i --test "$PKG"/root/good/demo-livepatches-1-*.rpm
+  assert_success
+  refute_output --partial "ulp:"
+  run rpm_quiet --root "$R" -i --justdb "$PKG"/root/good/demo-livepatches-1-*.rpm
+  assert_success
+  refute_output --partial "SUCCESS"
+  log_is old "original v1"
+  log_is new "original v2"
+}
+
+@test "LIVEPATCH_DEMO=never in the sysconfig file: neither the plugin nor the helper patches" {
+  host_with_library
+  echo "LIVEPATCH_DEMO='never'" >"$ULP_SYSCONFIG"
+  run rpm_quiet "${DB[@]}" -i "$PKG"/host/good/demo-livepatches-1-*.rpm
+  assert_success
+  assert_output --partial "ulp: demo-livepatches-1-1.x86_64: LIVEPATCH_DEMO=never: no process touched"
+  run rpm_quiet "${DB[@]}" --noplugins -U "$PKG"/host/good/demo-livepatches-2-*.rpm
+  assert_success
+  assert_output --partial "ulp_post_hook: demo-livepatches: LIVEPATCH_DEMO=never: no process patched"
+  log_is old "original v1"
+  echo "LIVEPATCH_DEMO=sometimes" >"$ULP_SYSCONFIG"
+  run rpm_quiet "${DB[@]}" -e demo-livepatches
+  assert_success
+  assert_output --partial "LIVEPATCH_DEMO=sometimes: expected auto or never"
+  log_is old "original v1"
+}
+
+@test "ulp_post_hook: a build root or a malformed call changes nothing" {
+  host_with_library
+  run env RPM_BUILD_ROOT=/tmp/x "$BUILD/ulp_post_hook" install demo-livepatches 1 libdemo.so.1 "$W"
+  assert_success
+  assert_output --partial "inside a build root"
+  run "$BUILD/ulp_post_hook" install demo-livepatches
+  assert_failure 2
+  assert_output --partial "usage"
+  run "$BUILD/ulp_post_hook" install demo-livepatches 1 libdemo.so.1 "$W/nothing-here"
+  assert_success
+  assert_output --partial "no container found"
+  log_is old "original v1"
+}
