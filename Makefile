@@ -30,7 +30,7 @@ TEST_DEPS := bats bats-assert bats-support python3 binutils gdb procps groff-bas
   zypper createrepo-c
 FUZZ_DEPS := clang libclang-rt-14-dev
 
-.PHONY: all deps test-deps fixtures check demo bench fuzz install clean format
+.PHONY: all deps test-deps fixtures check demo demo-tool bench fuzz install clean format
 
 all: $(B)/ulp $(B)/libpulp.so.0 $(B)/libulp.a $(B)/ulp_post_hook $(B)/rpm-plugin/ulp.so \
   $(B)/macros.ulp
@@ -105,13 +105,21 @@ check: test-deps
 	  echo "$$(grep -c '^ok ' $(B)/check.tap) passed, $$(grep -c '^not ok ' $(B)/check.tap) failed"; \
 	  exit $$rc
 
-demo: deps
+# zypper installs a livepatch package into a throwaway root; running
+# processes are patched, then unpatched by zypper remove.
+demo: test-deps
+	$(MAKE) fixtures
+	ULP_BUILD=$(CURDIR)/$(B) tests/demo/zypper.sh
+
+# The same with the ulp tool alone: pack, trigger, revert.
+demo-tool: deps
 	$(MAKE) all
 	ULP_BUILD=$(CURDIR)/$(B) tests/demo/run.sh
 
-bench: deps
-	$(MAKE) all
+bench: test-deps
+	$(MAKE) fixtures
 	ULP_BUILD=$(CURDIR)/$(B) tests/bench/run.sh
+	ULP_BUILD=$(CURDIR)/$(B) tests/bench/zypper.sh
 
 FUZZ_SECONDS ?= 60
 fuzz:

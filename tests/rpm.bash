@@ -2,6 +2,7 @@
 # packages (built by tests/rpm/build-fixtures.sh), private databases and
 # roots, and long-running processes patched through the real plugin.
 load helpers
+source "$BATS_TEST_DIRNAME/rpm/env.sh"
 
 PKG=$FIX/rpm
 
@@ -10,31 +11,11 @@ setup() {
   PIDS=()
   export ULP_TRUST_DIR=$W/trust.d ULP_CONFIG=$W/ulp.conf ULP_RUN_DIR=$W/run
   export ULP_SYSCONFIG=$W/sysconfig
-  mkdir -p "$ULP_TRUST_DIR" "$W/home"
-  chmod 755 "$ULP_TRUST_DIR"
-  cp "$PKG/pki/ca.pem" "$ULP_TRUST_DIR/"
-  # rpm and zypper read the macros from HOME: the plugin and helper of this
-  # build, and one database path for both (inside --root, or --dbpath).
+  trust_dir "$ULP_TRUST_DIR" "$PKG/pki/ca.pem"
+  # rpm and zypper read their macros from HOME.
   export HOME=$W/home
-  {
-    cat "$ROOT/macros.ulp"
-    echo "%__plugindir $BUILD/rpm-plugin"
-    echo "%_ulp_helper $BUILD/ulp_post_hook"
-    echo "%_ulp_tool $ULP"
-    echo "%_dbpath /usr/lib/sysimage/rpm"
-  } >"$HOME/.rpmmacros"
+  rpm_home "$HOME" "$BUILD" "$ROOT"
   R=$W/root
-}
-
-# make_root DIR: an empty system with the shell and C library scriptlets
-# need (the test-base package stands for them in the database).
-make_root() {
-  local r=$1
-  mkdir -p "$r/usr/bin" "$r/lib64" "$r/lib/x86_64-linux-gnu"
-  ln -s usr/bin "$r/bin"
-  cp /bin/dash "$r/usr/bin/sh"
-  cp /lib64/ld-linux-x86-64.so.2 "$r/lib64/"
-  cp /lib/x86_64-linux-gnu/libc.so.6 "$r/lib/x86_64-linux-gnu/"
 }
 
 # rpm_quiet ARGS...: rpm without Debian's "use Alien" warning.
