@@ -36,7 +36,7 @@
 #include "rpmplugin.h"
 
 #define PROVIDE_PREFIX "ulp-livepatch("
-#define DEFAULT_DEADLINE 60
+#define DEFAULT_DEADLINE 60 /* seconds */
 
 struct livepatch
 {
@@ -56,6 +56,9 @@ struct plugin_state
   size_t n;
   int skip;
   char root[PATH_MAX];
+  /* Each stop-the-processes step gives up after this long, well within the
+     deadline after which the worker is killed.  */
+  double step_timeout;
 };
 
 static struct plugin_state *
@@ -312,8 +315,9 @@ static void
 deliver_one (const struct plugin_state *s, const struct livepatch *lp, int fd)
 {
   char component[128];
-  struct ulp_delivery d
-      = { .package = lp->nevra, .timeout = 10, .log = to_pipe, .ctx = &fd };
+  struct ulp_delivery d = {
+    .package = lp->nevra, .timeout = s->step_timeout, .log = to_pipe, .ctx = &fd
+  };
   ulp_livepatch_component (lp->name, component, sizeof component);
   int enabled = ulp_livepatch_enabled (component);
   if (enabled < 0) {
@@ -433,6 +437,7 @@ ulp_tsm_post (rpmPlugin plugin, rpmts ts, int res)
   int seconds = rpmExpandNumeric ("%{?_ulp_plugin_timeout}");
   if (seconds <= 0)
     seconds = DEFAULT_DEADLINE;
+  s->step_timeout = seconds / 6.0 < 10 ? seconds / 6.0 : 10;
   int fds[2];
   if (pipe2 (fds, O_CLOEXEC) < 0) {
     rpmlog (RPMLOG_WARNING, "ulp: pipe: %s; no livepatch applied\n",

@@ -6,6 +6,7 @@
 #   OUT/root/good      libdemo 1.0-1 and 1.0-2, ulp-runtime, test-base,
 #                      demo-livepatches 1 and 2 (signed), for a root (/usr)
 #   OUT/root/tampered, OUT/root/unsigned: demo-livepatches 1, spoilt
+#   OUT/root/broken    demo-livepatches 3, signed, that no process can load
 #   OUT/host/good      the same set, relocated under OUT/hostfs (for rpm
 #                      without --root: the host's /usr stays untouched)
 #   OUT/repo           createrepo_c repository of OUT/root/good
@@ -76,10 +77,12 @@ variant() {
 }
 
 variant "$OUT/root/good"
-mkdir -p "$OUT/root/tampered" "$OUT/root/unsigned"
+mkdir -p "$OUT/root/tampered" "$OUT/root/unsigned" "$OUT/root/broken"
 ULP_REAL=$BUILD/ulp LP_DEST=$OUT/root/tampered livepatch "$OUT/root/good" 1 \
   --define "ulp_signing_key $OUT/pki/rsa.key" --define "ulp_signing_cert $OUT/pki/rsa.pem" \
   --define "_ulp_tool $HERE/tamper-ulp"
 LP_DEST=$OUT/root/unsigned livepatch "$OUT/root/good" 1
+LP_DEST=$OUT/root/broken livepatch "$OUT/root/good" 3 \
+  --define "ulp_signing_key $OUT/pki/rsa.key" --define "ulp_signing_cert $OUT/pki/rsa.pem"
 variant "$OUT/host/good" --define "_prefix $OUT/hostfs/usr"
 mkdir -p "$OUT/repo" && cp "$OUT"/root/good/*.rpm "$OUT/repo/" && createrepo_c -q "$OUT/repo" >/dev/null
