@@ -13,14 +13,7 @@ runs=${BENCH_RUNS:-10}
 ulp=$build/ulp
 
 make -s -C "$here" OUT="$bench"
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  [ ${#pids[@]} -gt 0 ] && kill "${pids[@]}" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source "$here/../scratch.sh"
 
 cp "$bench/bench_patch.so" "$work/patch.so"
 printf '%s\n@%s\nbench_step:bench_step_v2\n' "$work/patch.so" \

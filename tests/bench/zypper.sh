@@ -13,14 +13,7 @@ procs=${BENCH_PROCS:-200}
 runs=${BENCH_ZYPPER_RUNS:-5}
 source "$top/tests/rpm/env.sh"
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  [ ${#pids[@]} -gt 0 ] && kill "${pids[@]}" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source "$top/tests/scratch.sh"
 
 export HOME=$work/home ULP_TRUST_DIR=$work/trust.d ULP_RUN_DIR=$work/run
 export ULP_CONFIG=$work/ulp.conf ULP_SYSCONFIG=$work/sysconfig

@@ -9,14 +9,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 pkg=$build/tests/rpm
 ulp=$build/ulp
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  [ ${#pids[@]} -gt 0 ] && kill "${pids[@]}" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source "$top/tests/scratch.sh"
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 show() { printf '$ %s\n' "$*"; "$@"; }
