@@ -25,7 +25,8 @@ LIB_OBJ := $(LIB_SRC:libpulp/%.c=$(B)/obj/%.o)
 TOOL_OBJ := $(TOOL_SRC:libpulp/%.c=$(B)/obj/%.o)
 HEADERS := $(wildcard libpulp/lib/*.h libpulp/tool/*.h libpulp/include/ulp/*.h)
 
-BUILD_DEPS := gcc make libelf-dev libssl-dev librpm-dev rpm
+BUILD_DEPS := gcc make libelf-dev libssl-dev librpm-dev rpm libsolv-dev libsolvext-dev \
+  libarchive-dev libcurl4-openssl-dev
 TEST_DEPS := bats bats-assert bats-support python3 binutils gdb procps groff-base openssl \
   zypper createrepo-c
 FUZZ_DEPS := clang libclang-rt-14-dev
@@ -33,7 +34,7 @@ FUZZ_DEPS := clang libclang-rt-14-dev
 .PHONY: all deps test-deps fixtures check demo demo-tool bench fuzz install clean format
 
 all: $(B)/ulp $(B)/libpulp.so.0 $(B)/libulp.a $(B)/ulp_post_hook $(B)/rpm-plugin/ulp.so \
-  $(B)/macros.ulp
+  $(B)/macros.ulp $(B)/ulp-catalog
 
 $(B)/obj/%.o: libpulp/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
@@ -57,6 +58,13 @@ $(B)/rpm-plugin/ulp.so: rpm-plugin/ulp.c rpm-plugin/rpmplugin.h $(B)/libulp.a $(
 	$(CC) $(STRICT) $(CFLAGS) $(CPPFLAGS) -fPIC -shared -fvisibility=hidden \
 	  -Wl,--exclude-libs,ALL -Wl,-z,defs -o $@ $< $(B)/libulp.a \
 	  -lrpm -lrpmio -lelf -lcrypto
+
+# The catalog tool: libsolv for metadata, libcurl to fetch, libarchive for
+# payloads and tarballs, librpm for versions and signatures.
+CATALOG_SRC := $(wildcard catalog/*.c)
+$(B)/ulp-catalog: $(CATALOG_SRC) catalog/tool.h $(B)/libulp.a $(HEADERS)
+	$(CC) $(STRICT) $(CFLAGS) $(CPPFLAGS) -o $@ $(CATALOG_SRC) $(B)/libulp.a \
+	  -lsolvext -lsolv -lcurl -larchive -lrpm -lrpmio -lelf -lcrypto
 
 $(B)/macros.ulp: macros.ulp
 	@mkdir -p $(B)
@@ -92,7 +100,7 @@ fixtures: all
 # Packages of the rpm and zypper tests, built with rpmbuild.
 RPM_FIXTURE_SRC := $(wildcard tests/rpm/*) $(wildcard spec-templates/*) macros.ulp \
   tests/targets/libdemo.c tests/pki.bash
-$(B)/tests/rpm/.built: $(RPM_FIXTURE_SRC) $(B)/ulp $(B)/libpulp.so.0
+$(B)/tests/rpm/.built: $(RPM_FIXTURE_SRC) $(B)/ulp $(B)/libpulp.so.0 $(B)/ulp-catalog
 	tests/rpm/build-fixtures.sh $(CURDIR)/$(B)/tests/rpm $(CURDIR)/$(B)
 	touch $@
 
@@ -135,10 +143,11 @@ install: all
 	install -D -m 0755 $(B)/ulp_post_hook $(DESTDIR)$(RPM_LIBEXECDIR)/ulp/ulp_post_hook
 	install -D -m 0755 $(B)/rpm-plugin/ulp.so $(DESTDIR)$(RPM_PLUGINDIR)/ulp.so
 	install -D -m 0644 macros.ulp $(DESTDIR)$(RPM_MACRODIR)/macros.ulp
+	install -D -m 0755 $(B)/ulp-catalog $(DESTDIR)$(BINDIR)/ulp-catalog
 
 format:
 	clang-format -i $(LIB_SRC) $(TOOL_SRC) libpulp/runtime/*.c $(HEADERS) \
-	  helpers/*.c rpm-plugin/*.[ch]
+	  helpers/*.c rpm-plugin/*.[ch] catalog/*.[ch]
 
 clean:
 	rm -rf $(B)

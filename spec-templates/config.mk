@@ -7,3 +7,6 @@ LICENSE = MIT
 # The library file the patches apply to, and the package shipping it.
 TARGET = libdemo.so.1
 TARGET_PACKAGE = libdemo
+# Where `make download` finds every released build of TARGET_PACKAGE
+# (file://, http:// or https:// repository; ARCH and RPM_KEY optional).
+REPO =

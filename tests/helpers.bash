@@ -13,6 +13,7 @@ setup() {
   PIDS=()
   # Nothing of the host's trust, policy or sealed copies takes part.
   export ULP_TRUST_DIR=$W/trust.d ULP_CONFIG=$W/ulp.conf ULP_RUN_DIR=$W/run
+  export ULP_CATALOG_DIR=$W/catalog
 }
 
 teardown() {

@@ -56,6 +56,7 @@ setup() {
   # (/etc/ulp) out of it (no trust store, no config => no signature
   # required), and keep the sealed copies of containers in the test's folder.
   export ULP_TRUST_DIR=$W/no-trust-store ULP_CONFIG=$W/no-ulp.conf ULP_RUN_DIR=$W/run
+  export ULP_CATALOG_DIR=$W/no-catalog
   [ -x "$ULP" ] || fail "no ulp tool at $ULP (run make)"
   [ -e "$RUNTIME" ] || fail "no runtime at $RUNTIME (run make)"
 }

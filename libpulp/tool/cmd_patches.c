@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "catalog.h"
 #include "command.h"
 #include "error.h"
 #include "process.h"
@@ -14,6 +15,7 @@ struct listing
 {
   int json;
   int first_library;
+  struct ulp_catalog catalog; /* names the package behind a build-ID */
 };
 
 static void
@@ -47,13 +49,22 @@ print_library (const struct ulp_library *lib, void *ctx)
   struct listing *l = ctx;
   char hex[2 * ULP_BUILD_ID_MAX + 1];
   ulp_hex (lib->build_id, lib->build_id_len, hex);
+  const struct ulp_catalog_entry *e = ulp_catalog_find_build (&l->catalog, hex);
+  char nevra[400] = "";
+  if (e)
+    ulp_catalog_nevra (e, nevra, sizeof nevra);
   if (!l->json) {
-    printf ("    %s (build-ID %s)\n", lib->path, hex);
+    printf ("    %s (build-ID %s%s%s)\n", lib->path, hex, e ? ", " : "", nevra);
     return;
   }
   printf ("%s{\"path\":", l->first_library ? "" : ",");
   json_string (lib->path);
-  printf (",\"build_id\":\"%s\"}", hex);
+  printf (",\"build_id\":\"%s\"", hex);
+  if (e) {
+    printf (",\"package\":");
+    json_string (nevra);
+  }
+  putchar ('}');
   l->first_library = 0;
 }
 
@@ -106,7 +117,7 @@ cmd_patches (int argc, char **argv)
       = { { "json", no_argument, NULL, 'j' },
           { "process", required_argument, NULL, 'p' },
           { NULL, 0, NULL, 0 } };
-  struct listing l = { 0, 1 };
+  struct listing l = { 0, 1, { NULL, 0 } };
   const char *selector = NULL;
   int c;
   while ((c = getopt_long (argc, argv, "p:", options, NULL)) != -1)
@@ -127,6 +138,7 @@ cmd_patches (int argc, char **argv)
     free (st);
     return ULP_EXIT_USAGE;
   }
+  ulp_catalog_read_dir (NULL, &l.catalog);
   int rc = ULP_EXIT_OK;
   if (l.json)
     printf ("{\"version\":1,\"processes\":[");
@@ -152,5 +164,6 @@ cmd_patches (int argc, char **argv)
     printf ("]}\n");
   free (pids);
   free (st);
+  ulp_catalog_free (&l.catalog);
   return rc;
 }

@@ -25,6 +25,7 @@ root=$work/root
 make_root "$root"
 export HOME=$work/home ULP_TRUST_DIR=$work/trust.d ULP_RUN_DIR=$work/run
 export ULP_CONFIG=$work/ulp.conf ULP_SYSCONFIG=$work/sysconfig
+export ULP_CATALOG_DIR=$work/root/usr/share/ulp/catalog
 rpm_home "$HOME" "$build" "$top"
 trust_dir "$ULP_TRUST_DIR" "$pkg/pki/ca.pem"
 

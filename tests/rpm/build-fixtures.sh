@@ -10,6 +10,7 @@
 #   OUT/host/good      the same set, relocated under OUT/hostfs (for rpm
 #                      without --root: the host's /usr stays untouched)
 #   OUT/repo           createrepo_c repository of OUT/root/good
+#   OUT/catalog-rpms   libdemo 1.0-1 to 1.0-5, for the catalog tests
 set -euo pipefail
 OUT=$1 BUILD=$2
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -42,8 +43,18 @@ rpmb() {
   rm -rf "$top"
 }
 
-# livepatch DEST N [make options]: demo-livepatches N through the authoring
-# flow of spec-templates, with a container for both libdemo builds.
+# repo DIR RPM...: a createrepo_c repository of copies of RPMs.
+repo() {
+  local dir=$1
+  shift
+  mkdir -p "$dir"
+  cp "$@" "$dir/"
+  createrepo_c -q "$dir" >/dev/null
+}
+
+# livepatch DEST N [rpmbuild options]: demo-livepatches N through the
+# authoring flow of spec-templates (make download from DEST/libdemo-repo,
+# make rpm), with a container for every libdemo build.
 livepatch() {
   local dest=$1 n=$2
   shift 2
@@ -54,11 +65,9 @@ livepatch() {
   sed -i "s/^VERSION = .*/VERSION = $n/" "$a/config.mk"
   cp "$HERE/livepatch$n.c" "$a/livepatch.c"
   cp "$HERE/livepatch$n.map" "$a/livepatch.map"
-  for rel in 1 2; do
-    mkdir -p "$a/libs/1.0-$rel"
-    (cd "$a/libs/1.0-$rel" && rpm2archive - <"$(echo "$dest"/libdemo-1.0-$rel.*.rpm)" | tar -xzO --wildcards "*/libdemo.so.1" >libdemo.so.1)
-  done
-  make -s -C "$a" rpm RPMBUILD_FLAGS="--nodeps --quiet ${*:+$(printf "%q " "$@")}" >/dev/null
+  local tools=(ULP="$BUILD/ulp" ULP_CATALOG="$BUILD/ulp-catalog")
+  make -s -C "$a" download "${tools[@]}" REPO="file://$dest/libdemo-repo" >/dev/null
+  make -s -C "$a" rpm "${tools[@]}" RPMBUILD_FLAGS="--nodeps --quiet ${*:+$(printf "%q " "$@")}" >/dev/null
   find "$a/rpmbuild/RPMS" -name '*.rpm' -exec mv {} "${LP_DEST:-$dest}/" \;
   rm -rf "$a"
 }
@@ -71,6 +80,7 @@ variant() {
   rpmb "$HERE/ulp-runtime.spec" "$dest" --define "runtime_so $BUILD/libpulp.so.0" "$@"
   rpmb "$HERE/libdemo.spec" "$dest" --define "demo_release 1" "$@"
   rpmb "$HERE/libdemo.spec" "$dest" --define "demo_release 2" "$@"
+  repo "$dest/libdemo-repo" "$dest"/libdemo-1.0-*.rpm
   local sign=(--define "ulp_signing_key $OUT/pki/rsa.key" --define "ulp_signing_cert $OUT/pki/rsa.pem")
   livepatch "$dest" 1 "${sign[@]}" "$@"
   livepatch "$dest" 2 "${sign[@]}" "$@"
@@ -85,4 +95,11 @@ LP_DEST=$OUT/root/unsigned livepatch "$OUT/root/good" 1
 LP_DEST=$OUT/root/broken livepatch "$OUT/root/good" 3 \
   --define "ulp_signing_key $OUT/pki/rsa.key" --define "ulp_signing_cert $OUT/pki/rsa.pem"
 variant "$OUT/host/good" --define "_prefix $OUT/hostfs/usr"
-mkdir -p "$OUT/repo" && cp "$OUT"/root/good/*.rpm "$OUT/repo/" && createrepo_c -q "$OUT/repo" >/dev/null
+repo "$OUT/repo" "$OUT"/root/good/*.rpm
+
+# Five released builds of libdemo, for the catalog tests.
+mkdir -p "$OUT/catalog-rpms"
+cp "$OUT"/root/good/libdemo-1.0-*.rpm "$OUT/catalog-rpms/"
+for rel in 3 4 5; do
+  rpmb "$HERE/libdemo.spec" "$OUT/catalog-rpms" --define "demo_release $rel"
+done

@@ -1,0 +1,176 @@
+/* The library inside an RPM, read with libarchive straight from memory:
+   its rpm filter skips the lead and headers, the compression filter and
+   the cpio reader give the payload's files one by one.  Only files named
+   like the library are kept, so a symbolic link (libfoo.so.1 ->
+   libfoo.so.1.2.3) can be followed within the package.  */
+#include <archive.h>
+#include <archive_entry.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "error.h"
+#include "tool.h"
+
+#define MAX_LIBRARY ((size_t)1 << 30)
+#define MAX_LINKS 8
+
+struct member
+{
+  char *path; /* absolute, as installed */
+  char *link; /* target of a symbolic link, or NULL */
+  struct buffer data;
+};
+
+struct members
+{
+  struct member *v;
+  size_t n;
+};
+
+static void
+members_free (struct members *m)
+{
+  for (size_t i = 0; i < m->n; i++) {
+    free (m->v[i].path);
+    free (m->v[i].link);
+    buffer_free (&m->v[i].data);
+  }
+  free (m->v);
+}
+
+/* "./usr/lib64/x" -> "/usr/lib64/x" */
+static char *
+installed_path (const char *name)
+{
+  while (name[0] == '.' && name[1] == '/')
+    name++;
+  char *p;
+  if (asprintf (&p, "%s%s", name[0] == '/' ? "" : "/", name) < 0)
+    return NULL;
+  return p;
+}
+
+/* Whether the file could be the library or what its link points to:
+   its name starts with the library's name up to ".so".  */
+static int
+candidate (const char *path, const char *soname)
+{
+  const char *base = strrchr (path, '/');
+  base = base ? base + 1 : path;
+  const char *so = strstr (soname, ".so");
+  size_t stem = so ? (size_t)(so - soname) + 3 : strlen (soname);
+  return strncmp (base, soname, stem) == 0;
+}
+
+static int
+read_member (struct archive *a, struct archive_entry *e, struct member *m)
+{
+  memset (m, 0, sizeof *m);
+  m->path = installed_path (archive_entry_pathname (e));
+  if (!m->path)
+    return ulp_fail ("out of memory");
+  if (archive_entry_filetype (e) == AE_IFLNK) {
+    const char *target = archive_entry_symlink (e);
+    m->link = strdup (target ? target : "");
+    return m->link ? 0 : ulp_fail ("out of memory");
+  }
+  la_int64_t size = archive_entry_size (e);
+  if (size < 0 || (size_t)size > MAX_LIBRARY)
+    return ulp_fail ("%s: bad size in the payload", m->path);
+  m->data.data = malloc (size ? (size_t)size : 1);
+  if (!m->data.data)
+    return ulp_fail ("out of memory");
+  la_ssize_t got = archive_read_data (a, m->data.data, (size_t)size);
+  if (got != size)
+    return ulp_fail ("%s: %s", m->path,
+                     got < 0 ? archive_error_string (a) : "payload cut short");
+  m->data.len = (size_t)size;
+  return 0;
+}
+
+static int
+collect (struct archive *a, const char *soname, struct members *m)
+{
+  struct archive_entry *e;
+  int r;
+  while ((r = archive_read_next_header (a, &e)) == ARCHIVE_OK) {
+    int type = archive_entry_filetype (e);
+    const char *name = archive_entry_pathname (e);
+    if (!name || (type != AE_IFREG && type != AE_IFLNK)
+        || !candidate (name, soname))
+      continue;
+    struct member *grown = realloc (m->v, (m->n + 1) * sizeof *grown);
+    if (!grown)
+      return ulp_fail ("out of memory");
+    m->v = grown;
+    if (read_member (a, e, &m->v[m->n]) < 0) {
+      m->n++;
+      return -1;
+    }
+    m->n++;
+  }
+  if (r != ARCHIVE_EOF)
+    return ulp_fail ("corrupt package payload: %s", archive_error_string (a));
+  return 0;
+}
+
+static const struct member *
+find_path (const struct members *m, const char *path)
+{
+  for (size_t i = 0; i < m->n; i++)
+    if (strcmp (m->v[i].path, path) == 0)
+      return &m->v[i];
+  return NULL;
+}
+
+/* The regular file the library's name leads to.  */
+static const struct member *
+resolve (const struct members *m, const char *soname)
+{
+  const struct member *hit = NULL;
+  for (size_t i = 0; i < m->n && !hit; i++) {
+    const char *base = strrchr (m->v[i].path, '/');
+    if (strcmp (base + 1, soname) == 0)
+      hit = &m->v[i];
+  }
+  for (int hops = 0; hit && hit->link && hops < MAX_LINKS; hops++) {
+    char dir[4096], target[4096];
+    snprintf (dir, sizeof dir, "%s", hit->path);
+    if (hit->link[0] == '/')
+      snprintf (target, sizeof target, "%s", hit->link);
+    else
+      snprintf (target, sizeof target, "%s/%s", dirname (dir), hit->link);
+    hit = find_path (m, target);
+  }
+  return hit && !hit->link ? hit : NULL;
+}
+
+int
+payload_extract (const struct buffer *rpm, const char *soname,
+                 struct buffer *library, char *path, size_t path_size)
+{
+  struct archive *a = archive_read_new ();
+  struct members m = { 0 };
+  if (!a)
+    return ulp_fail ("out of memory");
+  archive_read_support_filter_all (a);
+  archive_read_support_format_cpio (a);
+  int rc = 0;
+  if (archive_read_open_memory (a, rpm->data, rpm->len) != ARCHIVE_OK)
+    rc = ulp_fail ("not an RPM package: %s", archive_error_string (a));
+  else
+    rc = collect (a, soname, &m);
+  const struct member *lib = rc == 0 ? resolve (&m, soname) : NULL;
+  if (rc == 0 && !lib)
+    rc = ulp_fail ("the package has no %s", soname);
+  if (rc == 0) {
+    *library = lib->data;
+    snprintf (path, path_size, "%s", lib->path);
+    ((struct member *)lib)->data = (struct buffer){ 0 };
+  }
+  members_free (&m);
+  archive_read_free (a);
+  return rc;
+}

@@ -1,0 +1,95 @@
+/* What librpm does for the catalog tool: version order, and the signature
+   of a package held in memory against one OpenPGP key.  */
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <rpm/header.h>
+#include <rpm/rpmkeyring.h>
+#include <rpm/rpmlib.h>
+#include <rpm/rpmlog.h>
+#include <rpm/rpmmacro.h>
+#include <rpm/rpmts.h>
+#include <rpm/rpmver.h>
+
+#include "error.h"
+#include "tool.h"
+
+int
+rpm_evr_compare (const char *a, const char *b)
+{
+  rpmver va = rpmverParse (a), vb = rpmverParse (b);
+  int r = va && vb ? rpmverCmp (va, vb) : 0;
+  rpmverFree (va);
+  rpmverFree (vb);
+  return r;
+}
+
+/* librpm reads packages from an FD_t: a memory file, nothing on disk.  */
+static FD_t
+memory_fd (const struct buffer *b)
+{
+  int fd = memfd_create ("package", MFD_CLOEXEC);
+  if (fd < 0)
+    return NULL;
+  size_t done = 0;
+  while (done < b->len) {
+    ssize_t n = write (fd, b->data + done, b->len - done);
+    if (n <= 0) {
+      close (fd);
+      return NULL;
+    }
+    done += (size_t)n;
+  }
+  lseek (fd, 0, SEEK_SET);
+  FD_t f = fdDup (fd);
+  close (fd);
+  return f;
+}
+
+static const char *
+verdict (rpmRC rc)
+{
+  switch (rc) {
+  case RPMRC_OK:
+    return NULL;
+  case RPMRC_NOKEY:
+    return "signed with a key other than the one given";
+  case RPMRC_NOTTRUSTED:
+    return "signed with an untrusted key";
+  case RPMRC_NOTFOUND:
+    return "not an RPM package";
+  default:
+    return "bad or missing signature";
+  }
+}
+
+int
+rpm_check_signature (const struct buffer *rpm, const char *key_file,
+                     const char *label)
+{
+  static int configured;
+  if (!configured && rpmReadConfigFiles (NULL, NULL) == 0)
+    configured = 1;
+  rpmPubkey key = rpmPubkeyRead (key_file);
+  if (!key)
+    return ulp_fail ("%s: not an OpenPGP public key", key_file);
+  rpmKeyring keyring = rpmKeyringNew ();
+  rpmKeyringAddKey (keyring, key);
+  rpmts ts = rpmtsCreate ();
+  rpmtsSetKeyring (ts, keyring);
+  rpmtsSetVfyLevel (ts, RPMSIG_SIGNATURE_TYPE | RPMSIG_DIGEST_TYPE);
+  FD_t fd = memory_fd (rpm);
+  Header h = NULL;
+  rpmlogSetMask (RPMLOG_MASK (RPMLOG_EMERG)); /* we say what went wrong */
+  rpmRC rc = fd ? rpmReadPackageFile (ts, fd, label, &h) : RPMRC_FAIL;
+  headerFree (h);
+  if (fd)
+    Fclose (fd);
+  rpmtsFree (ts);
+  rpmKeyringFree (keyring);
+  rpmPubkeyFree (key);
+  const char *why = verdict (rc);
+  return why ? ulp_fail ("%s: %s", label, why) : 0;
+}

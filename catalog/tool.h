@@ -1,0 +1,50 @@
+/* ulp-catalog: the parts of the catalog tool.  The catalog format itself is
+   libpulp/lib/catalog.c, shared with ulp and the rpm plugin.  */
+#ifndef ULP_CATALOG_TOOL_H
+#define ULP_CATALOG_TOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct buffer
+{
+  uint8_t *data;
+  size_t len;
+};
+
+/* fetch.c: URL (file://, http://, https://) into memory.  PROGRESS shows a
+   progress line on stderr while a large download runs.  */
+int fetch_url (const char *url, struct buffer *out, int progress);
+void buffer_free (struct buffer *b);
+/* BASE joined with a relative LOCATION.  */
+char *url_join (const char *base, const char *location);
+
+/* repo.c: the packages NAME (of ARCH, or any but source) listed in the
+   repository metadata at URL, read with libsolv.  */
+struct repo_package
+{
+  char *name, *evr, *arch; /* evr as EPOCH:VERSION-RELEASE */
+  char *location;          /* relative to the repository URL */
+  char sha256[65];         /* of the package file, from the metadata */
+};
+int repo_list_packages (const char *url, const char *name, const char *arch,
+                        struct repo_package **out, size_t *n);
+void repo_packages_free (struct repo_package *p, size_t n);
+
+/* payload.c: the library SONAME inside an RPM held in memory, read with
+   libarchive (symbolic links inside the package are followed).  */
+int payload_extract (const struct buffer *rpm, const char *soname,
+                     struct buffer *library, char *path, size_t path_size);
+
+/* rpmcheck.c: librpm.  */
+int rpm_check_signature (const struct buffer *rpm, const char *key_file,
+                         const char *label);
+int rpm_evr_compare (const char *a, const char *b);
+
+/* The subcommands.  */
+int cmd_download (int argc, char **argv);
+int cmd_list (int argc, char **argv);
+int cmd_lookup (int argc, char **argv);
+int cmd_dist (int argc, char **argv);
+
+#endif
