@@ -157,9 +157,12 @@ payload_extract (const struct buffer *rpm, const char *soname,
     return ulp_fail ("out of memory");
   archive_read_support_filter_all (a);
   archive_read_support_format_cpio (a);
+  static const uint8_t lead_magic[] = { 0xed, 0xab, 0xee, 0xdb };
   int rc = 0;
-  if (archive_read_open_memory (a, rpm->data, rpm->len) != ARCHIVE_OK)
-    rc = ulp_fail ("not an RPM package: %s", archive_error_string (a));
+  if (rpm->len < 96 || memcmp (rpm->data, lead_magic, 4) != 0)
+    rc = ulp_fail ("not an RPM package");
+  else if (archive_read_open_memory (a, rpm->data, rpm->len) != ARCHIVE_OK)
+    rc = ulp_fail ("corrupt package payload: %s", archive_error_string (a));
   else
     rc = collect (a, soname, &m);
   const struct member *lib = rc == 0 ? resolve (&m, soname) : NULL;

@@ -48,12 +48,24 @@ memory_fd (const struct buffer *b)
   return f;
 }
 
+/* rpm reports an unsigned package as fine: a key was given, so a package
+   needs a signature made with it.  */
+static int
+signed_package (Header h)
+{
+  return h
+         && (headerIsEntry (h, RPMTAG_RSAHEADER)
+             || headerIsEntry (h, RPMTAG_DSAHEADER)
+             || headerIsEntry (h, RPMTAG_SIGPGP)
+             || headerIsEntry (h, RPMTAG_SIGGPG));
+}
+
 static const char *
-verdict (rpmRC rc)
+verdict (rpmRC rc, Header h)
 {
   switch (rc) {
   case RPMRC_OK:
-    return NULL;
+    return signed_package (h) ? NULL : "not signed";
   case RPMRC_NOKEY:
     return "signed with a key other than the one given";
   case RPMRC_NOTTRUSTED:
@@ -84,12 +96,12 @@ rpm_check_signature (const struct buffer *rpm, const char *key_file,
   Header h = NULL;
   rpmlogSetMask (RPMLOG_MASK (RPMLOG_EMERG)); /* we say what went wrong */
   rpmRC rc = fd ? rpmReadPackageFile (ts, fd, label, &h) : RPMRC_FAIL;
+  const char *why = verdict (rc, h);
   headerFree (h);
   if (fd)
     Fclose (fd);
   rpmtsFree (ts);
   rpmKeyringFree (keyring);
   rpmPubkeyFree (key);
-  const char *why = verdict (rc);
   return why ? ulp_fail ("%s: %s", label, why) : 0;
 }

@@ -1,0 +1,236 @@
+#!/usr/bin/env bats
+# The build-ID catalog: ulp-catalog download reads a real createrepo_c
+# repository (file:// and http://) with libsolv, checks and unpacks real
+# RPMs, and the authoring Makefile builds containers for every version.
+load rpm
+
+CAT=$BUILD/ulp-catalog
+RPMS=$PKG/catalog-rpms
+
+# repo_copy DIR: a repository of the five libdemo builds, to spoil at will.
+repo_copy() {
+  mkdir -p "$1"
+  cp "$RPMS"/*.rpm "$1/"
+  createrepo_c -q "$1" >/dev/null
+}
+
+# serve DIR: an HTTP server for DIR on a free port ($URL); its log in
+# $W/http.log lists every request.
+serve() {
+  local port
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  python3 -m http.server --bind 127.0.0.1 --directory "$1" "$port" 2>"$W/http.log" >/dev/null &
+  PIDS+=($!)
+  URL=http://127.0.0.1:$port
+  for _ in $(seq 100); do
+    curl -sf "$URL/repodata/repomd.xml" >/dev/null && return 0
+    sleep 0.05
+  done
+  fail "the HTTP server did not start"
+}
+
+download() {
+  "$CAT" download --package libdemo --library libdemo.so.1 --dest "$W/libs" \
+    --catalog "$W/libdemo.catalog" "$@"
+}
+
+# The build-ID readelf finds in FILE.
+readelf_build_id() {
+  readelf -n "$1" | awk '/Build ID/ {print $3}'
+}
+
+@test "download over file://: all five versions cataloged with the build-IDs readelf finds in the packages" {
+  repo_copy "$W/repo"
+  run download --repo "file://$W/repo"
+  assert_success
+  assert_line "$W/libdemo.catalog: 5 versions: 5 new, 0 up to date, 0 failed"
+  [ "$(grep -vc '^#' "$W/libdemo.catalog")" -eq 5 ]
+  for rel in 1 2 3 4 5; do
+    # unpacked independently of the tool, with rpm's own rpm2archive
+    rpm2archive - <"$RPMS/libdemo-1.0-$rel.x86_64.rpm" | tar -xzO ./usr/lib64/libdemo.so.1 >"$W/ref.so"
+    id=$(readelf_build_id "$W/ref.so")
+    sum=$(sha256sum "$RPMS/libdemo-1.0-$rel.x86_64.rpm" | cut -d' ' -f1)
+    grep -qx "libdemo.so.1 $id libdemo 0:1.0-$rel x86_64 sha256:$sum /usr/lib64/libdemo.so.1" "$W/libdemo.catalog" ||
+      fail "no entry for 1.0-$rel with $id: $(cat "$W/libdemo.catalog")"
+    cmp "$W/ref.so" "$W/libs/1.0-$rel/libdemo.so.1"
+  done
+  # sorted by version, one per line
+  run awk '!/^#/ {print $4}' "$W/libdemo.catalog"
+  assert_output "$(printf '0:1.0-%s\n' 1 2 3 4 5)"
+}
+
+@test "download over http://: the second run fetches no package and leaves the catalog as it was" {
+  repo_copy "$W/repo"
+  serve "$W/repo"
+  run download --repo "$URL"
+  assert_success
+  assert_line --partial "5 new, 0 up to date, 0 failed"
+  [ "$(grep -c 'GET /libdemo-.*\.rpm' "$W/http.log")" -eq 5 ]
+  cp "$W/libdemo.catalog" "$W/first.catalog"
+  : >"$W/http.log"
+  run download --repo "$URL"
+  assert_success
+  assert_line --partial "0 new, 5 up to date, 0 failed"
+  run grep -c 'GET /libdemo-.*\.rpm' "$W/http.log"
+  assert_output 0
+  cmp "$W/first.catalog" "$W/libdemo.catalog"
+}
+
+@test "list and lookup name the package behind a build-ID; ulp patches does too" {
+  repo_copy "$W/repo"
+  download --repo "file://$W/repo" >/dev/null
+  id=$(readelf_build_id "$W/libs/1.0-3/libdemo.so.1")
+  run "$CAT" lookup "$id" "$W/libdemo.catalog"
+  assert_success
+  assert_output "libdemo.so.1 $id libdemo-1.0-3.x86_64 /usr/lib64/libdemo.so.1"
+  run "$CAT" lookup 0123abcd "$W/libdemo.catalog"
+  assert_failure
+  assert_output --partial "0123abcd: not in the catalog"
+  run "$CAT" list "$W/libdemo.catalog"
+  assert_success
+  [ "${#lines[@]}" -eq 5 ]
+  mkdir -p "$ULP_CATALOG_DIR"
+  cp "$W/libdemo.catalog" "$ULP_CATALOG_DIR/"
+  monitor three "$W/libs/1.0-3"
+  run "$ULP" patches -p "$LAST"
+  assert_output --partial "libdemo.so.1 (build-ID $id, libdemo-1.0-3.x86_64)"
+  run "$ULP" patches --json -p "$LAST"
+  assert_output --partial "\"build_id\":\"$id\",\"package\":\"libdemo-1.0-3.x86_64\""
+}
+
+@test "a corrupted package: a clear error, the other versions are cataloged, nothing half-written" {
+  repo_copy "$W/repo"
+  # damage the compressed payload; the metadata is made to agree with it
+  f=$W/repo/libdemo-1.0-4.x86_64.rpm
+  size=$(stat -c %s "$f")
+  printf 'garbage-garbage-garbage' | dd of="$f" bs=1 seek=$((size - 400)) conv=notrunc status=none
+  rm -r "$W/repo/repodata"
+  createrepo_c -q "$W/repo" >/dev/null
+  run download --repo "file://$W/repo"
+  assert_failure
+  assert_output --partial "ulp-catalog: libdemo-1.0-4.x86_64: corrupt package payload"
+  assert_line --partial "4 new, 0 up to date, 1 failed"
+  [ "$(grep -vc '^#' "$W/libdemo.catalog")" -eq 4 ]
+  refute [ -e "$W/libs/1.0-4" ]
+  run "$CAT" list "$W/libdemo.catalog"
+  assert_success
+  # no temporary file left behind
+  run find "$W" -name '*.ulp??????'
+  assert_output ""
+}
+
+@test "a checksum mismatch with the metadata: refused, the catalog keeps what it had" {
+  repo_copy "$W/repo"
+  download --repo "file://$W/repo" >/dev/null
+  cp "$W/libdemo.catalog" "$W/before.catalog"
+  rm -r "$W/libs/1.0-2"
+  # the metadata still describes the old file
+  cp "$RPMS/libdemo-1.0-3.x86_64.rpm" "$W/repo/libdemo-1.0-2.x86_64.rpm"
+  run download --repo "file://$W/repo"
+  assert_failure
+  assert_output --partial "ulp-catalog: libdemo-1.0-2.x86_64: libdemo-1.0-2.x86_64.rpm: checksum mismatch (the metadata says sha256:"
+  cmp "$W/before.catalog" "$W/libdemo.catalog"
+  refute [ -e "$W/libs/1.0-2" ]
+}
+
+@test "an unreachable repository, missing metadata, a malformed catalog: clear errors, the catalog untouched" {
+  repo_copy "$W/repo"
+  download --repo "file://$W/repo" >/dev/null
+  cp "$W/libdemo.catalog" "$W/before.catalog"
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  run download --repo "http://127.0.0.1:$port/repo"
+  assert_failure
+  assert_output --partial "http://127.0.0.1:$port/repo/repodata/repomd.xml: "
+  cmp "$W/before.catalog" "$W/libdemo.catalog"
+  run download --repo "file://$W/nowhere"
+  assert_failure
+  assert_output --partial "$W/nowhere/repodata/repomd.xml"
+  echo "libdemo.so.1 nothex libdemo 0:1-1 x86_64 sha256:00 /x" >>"$W/libdemo.catalog"
+  cp "$W/libdemo.catalog" "$W/bad.catalog"
+  run download --repo "file://$W/repo"
+  assert_failure
+  assert_output --partial "$W/libdemo.catalog:7: bad build-ID"
+  cmp "$W/bad.catalog" "$W/libdemo.catalog"
+  run "$CAT" download --repo "file://$W/repo"
+  assert_failure 2
+  assert_output --partial "usage"
+}
+
+# gpg_key NAME: an OpenPGP signing key in $W/NAME.gnupg, public part NAME.asc
+gpg_key() {
+  mkdir -m 700 "$W/$1.gnupg"
+  GNUPGHOME=$W/$1.gnupg gpg --batch --passphrase '' --quick-gen-key "$1 <$1@example.org>" rsa2048 sign never 2>/dev/null
+  GNUPGHOME=$W/$1.gnupg gpg --armor --export "$1@example.org" >"$W/$1.asc"
+}
+
+@test "--key: packages signed with that OpenPGP key pass; unsigned or signed by another key, refused" {
+  gpg_key vendor
+  gpg_key stranger
+  mkdir -p "$W/repo"
+  cp "$RPMS"/libdemo-1.0-{1,2,3,4}.x86_64.rpm "$W/repo/"
+  sign() { # KEY RPM...
+    local key=$1
+    shift
+    GNUPGHOME=$W/$key.gnupg rpmsign --define "__gpg $(command -v gpg)" \
+      --define "_gpg_name $key@example.org" --addsign "$@" </dev/null >/dev/null 2>&1
+  }
+  sign vendor "$W/repo"/libdemo-1.0-{1,2}.x86_64.rpm
+  sign stranger "$W/repo"/libdemo-1.0-4.x86_64.rpm
+  createrepo_c -q "$W/repo" >/dev/null
+  run download --repo "file://$W/repo" --key "$W/vendor.asc"
+  assert_failure
+  assert_output --partial "ulp-catalog: libdemo-1.0-3.x86_64: libdemo-1.0-3.x86_64.rpm: not signed"
+  assert_output --partial "ulp-catalog: libdemo-1.0-4.x86_64: libdemo-1.0-4.x86_64.rpm: signed with a key other than the one given"
+  assert_line --partial "2 new, 0 up to date, 2 failed"
+  [ -f "$W/libs/1.0-1/libdemo.so.1" ] && [ -f "$W/libs/1.0-2/libdemo.so.1" ]
+}
+
+# author DIR N: an authoring directory from spec-templates for livepatch N.
+author() {
+  mkdir -p "$1"
+  cp "$ROOT"/spec-templates/{Makefile,config.mk,livepatches.spec.in} "$1/"
+  cp "$ROOT/tests/rpm/livepatch$2.c" "$1/livepatch.c"
+  cp "$ROOT/tests/rpm/livepatch$2.map" "$1/livepatch.map"
+}
+
+@test "make download and make: one container per version, each applies to the processes running that version" {
+  repo_copy "$W/repo"
+  author "$W/a" 1
+  tools=(ULP="$ULP" ULP_CATALOG="$CAT")
+  run make -s -C "$W/a" download "${tools[@]}" REPO="file://$W/repo"
+  assert_success
+  run make -s -C "$W/a" "${tools[@]}" SIGN_KEY="$PKG/pki/rsa.key" SIGN_CERT="$PKG/pki/rsa.pem"
+  assert_success
+  for rel in 1 2 3 4 5; do
+    [ -f "$W/a/out/libdemo_1.0-${rel}_livepatch1.so" ]
+    monitor "v$rel" "$W/a/libs/1.0-$rel"
+    eval "pid$rel=\$LAST"
+  done
+  run "$ULP" trigger "$W/a/out/*.so"
+  assert_success
+  for rel in 1 2 3 4 5; do
+    pid=pid$rel
+    assert_line "monitor (pid ${!pid}): SUCCESS $W/a/out/libdemo_1.0-${rel}_livepatch1.so"
+    log_is "v$rel" "original v$rel" "livepatch 1"
+  done
+}
+
+@test "make dist: the same bytes twice, whatever the files' times; it holds sources, catalog and libraries" {
+  repo_copy "$W/repo"
+  author "$W/a" 1
+  tools=(ULP="$ULP" ULP_CATALOG="$CAT")
+  make -s -C "$W/a" download "${tools[@]}" REPO="file://$W/repo" >/dev/null
+  run make -s -C "$W/a" dist "${tools[@]}"
+  assert_success
+  mv "$W/a/demo-livepatches-1.tar.xz" "$W/first.tar.xz"
+  touch -d '2001-01-01' "$W/a"/livepatch.c "$W/a"/libs/*/libdemo.so.1
+  chmod 600 "$W/a/config.mk"
+  make -s -C "$W/a" dist "${tools[@]}" >/dev/null
+  cmp "$W/first.tar.xz" "$W/a/demo-livepatches-1.tar.xz"
+  run tar -tvJf "$W/first.tar.xz"
+  assert_success
+  assert_line --regexp '^-rw-r--r-- root/root .* 1970-01-01 00:00 demo-livepatches-1/libdemo.catalog$'
+  assert_line --partial "demo-livepatches-1/libs/1.0-5/libdemo.so.1"
+  assert_line --partial "demo-livepatches-1/livepatch.map"
+  [ "$(tar -tJf "$W/first.tar.xz" | sort)" = "$(tar -tJf "$W/first.tar.xz")" ]
+}
