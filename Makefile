@@ -128,6 +128,7 @@ bench: test-deps
 	$(MAKE) fixtures
 	ULP_BUILD=$(CURDIR)/$(B) tests/bench/run.sh
 	ULP_BUILD=$(CURDIR)/$(B) tests/bench/zypper.sh
+	ULP_BUILD=$(CURDIR)/$(B) tests/bench/catalog.sh
 
 FUZZ_SECONDS ?= 60
 fuzz:

@@ -117,7 +117,10 @@ deliver (const struct request *r)
 {
   glob_t g = { 0 };
   char pattern[PATH_MAX + 8];
-  struct ulp_delivery d = { .package = r->package, .timeout = 30, .log = say };
+  struct ulp_catalog catalog = { NULL, 0 };
+  struct ulp_delivery d = {
+    .package = r->package, .timeout = 30, .catalog = &catalog, .log = say
+  };
   if (r->remove)
     d.revert_library = r->target;
   else {
@@ -129,6 +132,7 @@ deliver (const struct request *r)
     d.apply = g.gl_pathv;
     d.napply = g.gl_pathc;
   }
+  ulp_catalog_read_dir (NULL, &catalog);
   struct ulp_trigger_summary sum;
   if (ulp_deliver (&d, &sum) == 0) {
     char text[200];
@@ -138,6 +142,7 @@ deliver (const struct request *r)
     note (r, text);
   }
   globfree (&g);
+  ulp_catalog_free (&catalog);
 }
 
 int

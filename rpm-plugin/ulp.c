@@ -59,6 +59,9 @@ struct plugin_state
   /* Each stop-the-processes step gives up after this long, well within the
      deadline after which the worker is killed.  */
   double step_timeout;
+  /* Build-ID catalogs of the root and of $ULP_CATALOG_DIR: the report
+     names the package behind each process's build.  */
+  struct ulp_catalog catalog;
 };
 
 static struct plugin_state *
@@ -88,6 +91,7 @@ state_clear (struct plugin_state *s)
   s->lp = NULL;
   s->n = 0;
   s->skip = 0;
+  ulp_catalog_free (&s->catalog);
 }
 
 /* TARGET of the package's ulp-livepatch(TARGET), or NULL.  */
@@ -315,9 +319,11 @@ static void
 deliver_one (const struct plugin_state *s, const struct livepatch *lp, int fd)
 {
   char component[128];
-  struct ulp_delivery d = {
-    .package = lp->nevra, .timeout = s->step_timeout, .log = to_pipe, .ctx = &fd
-  };
+  struct ulp_delivery d = { .package = lp->nevra,
+                            .timeout = s->step_timeout,
+                            .catalog = &s->catalog,
+                            .log = to_pipe,
+                            .ctx = &fd };
   ulp_livepatch_component (lp->name, component, sizeof component);
   int enabled = ulp_livepatch_enabled (component);
   if (enabled < 0) {
@@ -426,6 +432,22 @@ has_work (const struct plugin_state *s)
   return 0;
 }
 
+static void
+load_catalogs (struct plugin_state *s)
+{
+  char *dir = rpmExpand ("%{?ulp_catalog_dir}", NULL);
+  char path[PATH_MAX + 64];
+  int slash = s->root[strlen (s->root) - 1] == '/';
+  snprintf (path, sizeof path, "%.*s%s", (int)(strlen (s->root) - slash),
+            s->root, dir && *dir ? dir : ULP_DEFAULT_CATALOG_DIR);
+  ulp_catalog_read_dir (path, &s->catalog);
+  ulp_catalog_read_dir (NULL, &s->catalog);
+  rpmlog (RPMLOG_DEBUG,
+          "ulp: %zu catalog entries from %s and $ULP_CATALOG_DIR\n",
+          s->catalog.n, path);
+  free (dir);
+}
+
 static rpmRC
 ulp_tsm_post (rpmPlugin plugin, rpmts ts, int res)
 {
@@ -438,6 +460,7 @@ ulp_tsm_post (rpmPlugin plugin, rpmts ts, int res)
   if (seconds <= 0)
     seconds = DEFAULT_DEADLINE;
   s->step_timeout = seconds / 6.0 < 10 ? seconds / 6.0 : 10;
+  load_catalogs (s);
   int fds[2];
   if (pipe2 (fds, O_CLOEXEC) < 0) {
     rpmlog (RPMLOG_WARNING, "ulp: pipe: %s; no livepatch applied\n",

@@ -32,9 +32,9 @@ setup_zypper_root() {
 
   run zyp install demo-livepatches-1
   assert_success
-  assert_output --partial "monitor (pid $old): SUCCESS $R/usr/lib64/ulp/demo-livepatches/1/libdemo_1.0-1_livepatch1.so"
-  assert_output --partial "monitor (pid $new): SUCCESS $R/usr/lib64/ulp/demo-livepatches/1/libdemo_1.0-2_livepatch1.so"
-  assert_output --partial "monitor (pid $bare): SKIPPED libdemo.so.1: runtime not loaded"
+  assert_output --partial "monitor (pid $old, libdemo-1.0-1.x86_64): SUCCESS $R/usr/lib64/ulp/demo-livepatches/1/libdemo_1.0-1_livepatch1.so"
+  assert_output --partial "monitor (pid $new, libdemo-1.0-2.x86_64): SUCCESS $R/usr/lib64/ulp/demo-livepatches/1/libdemo_1.0-2_livepatch1.so"
+  assert_output --partial "monitor (pid $bare, libdemo-1.0-2.x86_64): SKIPPED libdemo.so.1: runtime not loaded"
   assert_output --partial "demo-livepatches-1-1.x86_64: patched 2, skipped 1, failed 0"
   refute_output --partial "pid $other"
   log_is old "original v1" "livepatch 1"
@@ -42,8 +42,8 @@ setup_zypper_root() {
 
   run zyp update
   assert_success
-  assert_output --partial "monitor (pid $old): SUCCESS $R/usr/lib64/ulp/demo-livepatches/2/libdemo_1.0-1_livepatch2.so"
-  assert_output --partial "monitor (pid $new): SUCCESS $R/usr/lib64/ulp/demo-livepatches/2/libdemo_1.0-2_livepatch2.so"
+  assert_output --partial "monitor (pid $old, libdemo-1.0-1.x86_64): SUCCESS $R/usr/lib64/ulp/demo-livepatches/2/libdemo_1.0-1_livepatch2.so"
+  assert_output --partial "monitor (pid $new, libdemo-1.0-2.x86_64): SUCCESS $R/usr/lib64/ulp/demo-livepatches/2/libdemo_1.0-2_livepatch2.so"
   log_is old "original v1" "livepatch 1" "livepatch 2"
   log_is new "original v2" "livepatch 1" "livepatch 2"
   run "$ULP" patches -p "$old"

@@ -45,8 +45,8 @@ teardown() {
   root_with_library
   run rpm_quiet --root "$R" -i "$PKG"/root/good/demo-livepatches-1-*.rpm
   assert_success
-  assert_output --partial "monitor (pid $old): SUCCESS $R/usr/lib64/ulp/demo-livepatches/1/libdemo_1.0-1_livepatch1.so"
-  assert_output --partial "monitor (pid $new): SUCCESS $R/usr/lib64/ulp/demo-livepatches/1/libdemo_1.0-2_livepatch1.so"
+  assert_output --partial "monitor (pid $old, libdemo-1.0-1.x86_64): SUCCESS $R/usr/lib64/ulp/demo-livepatches/1/libdemo_1.0-1_livepatch1.so"
+  assert_output --partial "monitor (pid $new, libdemo-1.0-2.x86_64): SUCCESS $R/usr/lib64/ulp/demo-livepatches/1/libdemo_1.0-2_livepatch1.so"
   log_is old "original v1" "livepatch 1"
   log_is new "original v2" "livepatch 1"
   run rpm_quiet --root "$R" -U "$PKG"/root/good/demo-livepatches-2-*.rpm
@@ -162,7 +162,7 @@ teardown() {
   root_with_library
   run rpm_quiet --root "$R" -i "$PKG"/root/broken/demo-livepatches-3-*.rpm
   assert_success
-  assert_output --regexp "warning: ulp: demo-livepatches-3-1.x86_64: monitor \(pid $old\): FAILED .*libdemo_1.0-1_livepatch3.so: cannot load .*undefined symbol: no_such_function_anywhere"
+  assert_output --regexp "warning: ulp: demo-livepatches-3-1.x86_64: monitor \(pid $old, libdemo-1.0-1.x86_64\): FAILED .*libdemo_1.0-1_livepatch3.so: cannot load .*undefined symbol: no_such_function_anywhere"
   assert_output --partial "demo-livepatches-3-1.x86_64: patched 0, skipped 0, failed 2"
   run rpm --root "$R" -q demo-livepatches
   assert_success
@@ -181,8 +181,8 @@ teardown() {
   assert_success
   # The deadline, not a speed: the worker is killed at 3 s at the latest.
   [ "$SECONDS" -le 6 ] || fail "rpm took $SECONDS s"
-  assert_output --regexp "in_libc \(pid $spinner\): FAILED .*libdemo_1.0-2_livepatch1.so: .*(timed out|safe)"
-  assert_output --partial "monitor (pid $old): SUCCESS"
+  assert_output --regexp "in_libc \(pid $spinner, libdemo-1.0-2.x86_64\): FAILED .*libdemo_1.0-2_livepatch1.so: .*(timed out|safe)"
+  assert_output --partial "monitor (pid $old, libdemo-1.0-1.x86_64): SUCCESS"
   kill -0 "$spinner"
   [ "$(awk '{print $3}' "/proc/$spinner/stat")" != T ]
 }

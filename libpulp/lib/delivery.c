@@ -195,7 +195,8 @@ apply (const struct ulp_delivery *d, struct ulp_trigger_summary *s)
   struct ulp_trigger_options o = { .revert_all = "target",
                                    .timeout = d->timeout,
                                    .retries = 100,
-                                   .report_unpatchable = 1 };
+                                   .report_unpatchable = 1,
+                                   .catalog = d->catalog };
   int rc = run_trigger (d, c, d->napply, &o, s);
   ulp_containers_free (c, d->napply);
   return rc;
@@ -204,8 +205,9 @@ apply (const struct ulp_delivery *d, struct ulp_trigger_summary *s)
 static int
 revert (const struct ulp_delivery *d, struct ulp_trigger_summary *s)
 {
-  struct ulp_trigger_options o
-      = { .revert = 1, .timeout = d->timeout, .retries = 100 };
+  struct ulp_trigger_options o = {
+    .revert = 1, .timeout = d->timeout, .retries = 100, .catalog = d->catalog
+  };
   o.quiet = d->napply > 0 || d->replaced; /* then most are no-ops */
   if (d->nrevert && run_trigger (d, d->revert, d->nrevert, &o, s) < 0)
     return -1;

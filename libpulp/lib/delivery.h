@@ -39,6 +39,8 @@ struct ulp_delivery
   /* Reverts every patch on this library file name, no container needed.  */
   const char *revert_library;
   double timeout;
+  /* Names the package behind each process's build in the report, or NULL. */
+  const struct ulp_catalog *catalog;
   /* Receives every report line; FAILURE is set for lines about failures. */
   void (*log) (void *ctx, int failure, const char *line);
   void *ctx;

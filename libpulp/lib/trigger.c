@@ -466,6 +466,31 @@ write_patches (struct ulp_job *job, uint64_t *pcs, size_t npcs)
 static const char *const outcome_names[]
     = { "PENDING", "SUCCESS", "SKIPPED", "FAILED" };
 
+/* ", NAME-VERSION-RELEASE.ARCH": the package the catalog names for the
+   build of the item's library that the process runs; "" when unknown.  */
+static void
+build_name (struct plan *plan, const struct item *it,
+            const struct ulp_catalog *catalog, char *out, size_t size)
+{
+  out[0] = '\0';
+  if (!catalog)
+    return;
+  const char *lib = it->container ? it->container->meta.target : it->label;
+  const char *eq = strchr (lib, '=');
+  struct ulp_library l;
+  if (ulp_process_library (&plan->proc, eq ? eq + 1 : lib, &l) != 0) {
+    ulp_clear_error ();
+    return;
+  }
+  char hex[2 * ULP_BUILD_ID_MAX + 1], nevra[400];
+  ulp_hex (l.build_id, l.build_id_len, hex);
+  const struct ulp_catalog_entry *e = ulp_catalog_find_build (catalog, hex);
+  if (!e)
+    return;
+  ulp_catalog_nevra (e, nevra, sizeof nevra);
+  snprintf (out, size, ", %s", nevra);
+}
+
 static void
 report (struct plan *plan, const struct ulp_trigger_options *o, FILE *out,
         struct ulp_trigger_summary *sum)
@@ -477,8 +502,10 @@ report (struct plan *plan, const struct ulp_trigger_options *o, FILE *out,
     sum->failed += it->outcome == FAILED;
     if (o->quiet && it->outcome != FAILED)
       continue;
-    fprintf (out, "%s (pid %d): %s %s%s%s\n", plan->proc.name,
-             (int)plan->proc.pid, outcome_names[it->outcome], it->label,
+    char build[420];
+    build_name (plan, it, o->catalog, build, sizeof build);
+    fprintf (out, "%s (pid %d%s): %s %s%s%s\n", plan->proc.name,
+             (int)plan->proc.pid, build, outcome_names[it->outcome], it->label,
              it->reason[0] ? ": " : "", it->reason);
   }
 }

@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 
+#include "catalog.h"
 #include "container.h"
 
 struct ulp_trigger_options
@@ -21,6 +22,9 @@ struct ulp_trigger_options
   /* Without a selector, also report processes that map the library but
      lack the runtime (skipped); otherwise they are not mentioned.  */
   int report_unpatchable;
+  /* When set, each line names the package of the build a process runs:
+     "NAME (pid N, libfoo-1.2-3.x86_64): ...".  */
+  const struct ulp_catalog *catalog;
 };
 
 struct ulp_trigger_summary

@@ -94,7 +94,7 @@ ULP_REAL=$BUILD/ulp LP_DEST=$OUT/root/tampered livepatch "$OUT/root/good" 1 \
 LP_DEST=$OUT/root/unsigned livepatch "$OUT/root/good" 1
 LP_DEST=$OUT/root/broken livepatch "$OUT/root/good" 3 \
   --define "ulp_signing_key $OUT/pki/rsa.key" --define "ulp_signing_cert $OUT/pki/rsa.pem"
-variant "$OUT/host/good" --define "_prefix $OUT/hostfs/usr"
+variant "$OUT/host/good" --define "_prefix $OUT/hostfs/usr" --define "_datadir $OUT/hostfs/usr/share"
 repo "$OUT/repo" "$OUT"/root/good/*.rpm
 
 # Five released builds of libdemo, for the catalog tests.
