@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -97,6 +98,24 @@ buffer_free (struct buffer *b)
   free (b->data);
   b->data = NULL;
   b->len = 0;
+}
+
+int
+buffer_memfd (const struct buffer *b, const char *name)
+{
+  int fd = memfd_create (name, MFD_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  for (size_t done = 0; done < b->len;) {
+    ssize_t n = write (fd, b->data + done, b->len - done);
+    if (n <= 0) {
+      close (fd);
+      return -1;
+    }
+    done += (size_t)n;
+  }
+  lseek (fd, 0, SEEK_SET);
+  return fd;
 }
 
 char *

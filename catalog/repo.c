@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <solv/dataiterator.h>
@@ -75,19 +74,9 @@ find_primary (Repo *repo, const char **location, char sha256[65])
 static FILE *
 open_compressed (const char *name, const struct buffer *b)
 {
-  int fd = memfd_create ("metadata", MFD_CLOEXEC);
+  int fd = buffer_memfd (b, "metadata");
   if (fd < 0)
     return NULL;
-  size_t done = 0;
-  while (done < b->len) {
-    ssize_t n = write (fd, b->data + done, b->len - done);
-    if (n <= 0) {
-      close (fd);
-      return NULL;
-    }
-    done += (size_t)n;
-  }
-  lseek (fd, 0, SEEK_SET);
   FILE *f = solv_xfopen_fd (name, fd, "r");
   if (!f)
     close (fd);

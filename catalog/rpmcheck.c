@@ -2,7 +2,6 @@
    of a package held in memory against one OpenPGP key.  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <rpm/header.h>
@@ -30,19 +29,9 @@ rpm_evr_compare (const char *a, const char *b)
 static FD_t
 memory_fd (const struct buffer *b)
 {
-  int fd = memfd_create ("package", MFD_CLOEXEC);
+  int fd = buffer_memfd (b, "package");
   if (fd < 0)
     return NULL;
-  size_t done = 0;
-  while (done < b->len) {
-    ssize_t n = write (fd, b->data + done, b->len - done);
-    if (n <= 0) {
-      close (fd);
-      return NULL;
-    }
-    done += (size_t)n;
-  }
-  lseek (fd, 0, SEEK_SET);
   FD_t f = fdDup (fd);
   close (fd);
   return f;

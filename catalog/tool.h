@@ -16,6 +16,9 @@ struct buffer
    progress line on stderr while a large download runs.  */
 int fetch_url (const char *url, struct buffer *out, int progress);
 void buffer_free (struct buffer *b);
+/* A memory file holding B, positioned at its start, or -1: for libraries
+   that read from file descriptors.  */
+int buffer_memfd (const struct buffer *b, const char *name);
 /* BASE joined with a relative LOCATION.  */
 char *url_join (const char *base, const char *location);
 

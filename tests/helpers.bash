@@ -11,7 +11,7 @@ FIX=$BUILD/tests
 setup() {
   W=$BATS_TEST_TMPDIR
   PIDS=()
-  # Nothing of the host's trust, policy or sealed copies takes part.
+  # Nothing of the host's trust, policy, sealed copies or catalogs takes part.
   export ULP_TRUST_DIR=$W/trust.d ULP_CONFIG=$W/ulp.conf ULP_RUN_DIR=$W/run
   export ULP_CATALOG_DIR=$W/catalog
 }

@@ -9,13 +9,7 @@ PKG=$FIX/rpm
 setup() {
   W=$BATS_TEST_TMPDIR
   PIDS=()
-  export ULP_TRUST_DIR=$W/trust.d ULP_CONFIG=$W/ulp.conf ULP_RUN_DIR=$W/run
-  export ULP_CATALOG_DIR=$W/catalog
-  export ULP_SYSCONFIG=$W/sysconfig
-  trust_dir "$ULP_TRUST_DIR" "$PKG/pki/ca.pem"
-  # rpm and zypper read their macros from HOME.
-  export HOME=$W/home
-  rpm_home "$HOME" "$BUILD" "$ROOT"
+  private_host "$W" "$BUILD" "$ROOT"
   R=$W/root
 }
 

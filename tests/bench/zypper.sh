@@ -15,11 +15,7 @@ source "$top/tests/rpm/env.sh"
 
 source "$top/tests/scratch.sh"
 
-export HOME=$work/home ULP_TRUST_DIR=$work/trust.d ULP_RUN_DIR=$work/run
-export ULP_CONFIG=$work/ulp.conf ULP_SYSCONFIG=$work/sysconfig
-export ULP_CATALOG_DIR=$work/root/usr/share/ulp/catalog
-rpm_home "$HOME" "$build" "$top"
-trust_dir "$ULP_TRUST_DIR" "$pkg/pki/ca.pem"
+private_host "$work" "$build" "$top"
 echo "require_signature = yes" >"$ULP_CONFIG"
 
 root=$work/root

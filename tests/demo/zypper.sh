@@ -23,11 +23,7 @@ zyp() {
 source "$top/tests/rpm/env.sh"
 root=$work/root
 make_root "$root"
-export HOME=$work/home ULP_TRUST_DIR=$work/trust.d ULP_RUN_DIR=$work/run
-export ULP_CONFIG=$work/ulp.conf ULP_SYSCONFIG=$work/sysconfig
-export ULP_CATALOG_DIR=$work/root/usr/share/ulp/catalog
-rpm_home "$HOME" "$build" "$top"
-trust_dir "$ULP_TRUST_DIR" "$pkg/pki/ca.pem"
+private_host "$work" "$build" "$top"
 
 step "A repository with libdemo 1.0-1 and 1.0-2 and demo-livepatches 1 and 2"
 ls "$pkg/repo"

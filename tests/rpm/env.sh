@@ -32,3 +32,15 @@ trust_dir() {
   chmod 755 "$1"
   cp "$2" "$1/"
 }
+
+# private_host DIR BUILD TOP: everything rpm, zypper and ulp read from the
+# host, made private under DIR: HOME with its .rpmmacros, a trust store
+# holding the fixtures' CA, policy, sealed copies, sysconfig and catalogs
+# (the catalogs of the root DIR/root).
+private_host() {
+  export HOME=$1/home ULP_TRUST_DIR=$1/trust.d ULP_RUN_DIR=$1/run
+  export ULP_CONFIG=$1/ulp.conf ULP_SYSCONFIG=$1/sysconfig
+  export ULP_CATALOG_DIR=$1/root/usr/share/ulp/catalog
+  rpm_home "$HOME" "$2" "$3"
+  trust_dir "$ULP_TRUST_DIR" "$2/tests/rpm/pki/ca.pem"
+}
