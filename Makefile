@@ -53,10 +53,11 @@ $(B)/ulp_post_hook: helpers/ulp_post_hook.c $(B)/libulp.a $(HEADERS)
 	  -o $@ $< $(B)/libulp.a -lelf -lcrypto
 
 # Only ulp_hooks is exported: the library's symbols stay out of rpm's way.
-$(B)/rpm-plugin/ulp.so: rpm-plugin/ulp.c rpm-plugin/rpmplugin.h $(B)/libulp.a $(HEADERS)
+PLUGIN_SRC := $(wildcard rpm-plugin/*.c)
+$(B)/rpm-plugin/ulp.so: $(PLUGIN_SRC) $(wildcard rpm-plugin/*.h) $(B)/libulp.a $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(STRICT) $(CFLAGS) $(CPPFLAGS) -fPIC -shared -fvisibility=hidden \
-	  -Wl,--exclude-libs,ALL -Wl,-z,defs -o $@ $< $(B)/libulp.a \
+	  -Wl,--exclude-libs,ALL -Wl,-z,defs -o $@ $(PLUGIN_SRC) $(B)/libulp.a \
 	  -lrpm -lrpmio -lelf -lcrypto
 
 # The catalog tool: libsolv for metadata, libcurl to fetch, libarchive for
@@ -145,6 +146,7 @@ install: all
 	install -D -m 0755 $(B)/rpm-plugin/ulp.so $(DESTDIR)$(RPM_PLUGINDIR)/ulp.so
 	install -D -m 0644 macros.ulp $(DESTDIR)$(RPM_MACRODIR)/macros.ulp
 	install -D -m 0755 $(B)/ulp-catalog $(DESTDIR)$(BINDIR)/ulp-catalog
+	install -D -m 0644 catalog/ulp-catalog.1 $(DESTDIR)$(MANDIR)/man1/ulp-catalog.1
 
 format:
 	clang-format -i $(LIB_SRC) $(TOOL_SRC) libpulp/runtime/*.c $(HEADERS) \

@@ -3,66 +3,32 @@
 
    A livepatch package provides ulp-livepatch(TARGET), TARGET being the file
    name of the library it patches, and installs its containers under a
-   .../ulp/ directory.  Before the transaction (outside any chroot) the
-   plugin notes those packages and reads the containers of the ones about
-   to be erased; after it, a worker process applies what was installed
-   (replacing all earlier patches on the target, one stop per process) and
-   reverts what was erased.  The transaction never fails or hangs because
-   of it: the worker has a deadline and every problem is only logged.  */
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <poll.h>
-#include <signal.h>
+   .../ulp/ directory.  As rpm processes each such package (psm_pre, run
+   inside the root) the plugin notes it, and reads the containers of one
+   about to be erased.  After the transaction (tsm_post, outside the root)
+   a worker process applies what was installed (replacing all earlier
+   patches on the target, one stop per process) and reverts what was
+   erased.  The transaction never fails or hangs because of it: the worker
+   has a deadline and every problem is only logged.  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <syslog.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <rpm/header.h>
 #include <rpm/rpmds.h>
 #include <rpm/rpmfiles.h>
 #include <rpm/rpmtag.h>
 #include <rpm/rpmlog.h>
-#include <rpm/rpmmacro.h>
 #include <rpm/rpmte.h>
 #include <rpm/rpmts.h>
 
-#include "delivery.h"
 #include "error.h"
 #include "rpmplugin.h"
 
+#include "plugin.h"
+
 #define PROVIDE_PREFIX "ulp-livepatch("
-#define DEFAULT_DEADLINE 60 /* seconds */
-
-struct livepatch
-{
-  rpmte te;
-  char *nevra, *name, *target;
-  int erased;   /* else installed */
-  int done;     /* the element went through */
-  char **files; /* containers, with the root directory prefixed */
-  size_t nfiles;
-  struct ulp_container *old; /* of an erased package, read beforehand */
-  size_t nold;
-};
-
-struct plugin_state
-{
-  struct livepatch *lp;
-  size_t n;
-  int skip;
-  char root[PATH_MAX];
-  /* Each stop-the-processes step gives up after this long, well within the
-     deadline after which the worker is killed.  */
-  double step_timeout;
-  /* Build-ID catalogs of the root and of $ULP_CATALOG_DIR: the report
-     names the package behind each process's build.  */
-  struct ulp_catalog catalog;
-};
 
 static struct plugin_state *
 state_of (rpmPlugin plugin)
@@ -296,133 +262,6 @@ ulp_scriptlet_fork_post (rpmPlugin plugin, const char *path, int type)
   return RPMRC_OK;
 }
 
-/* Worker side: report lines travel to rpm as "N text" or "W text".  */
-static void
-to_pipe (void *ctx, int failure, const char *line)
-{
-  dprintf (*(int *)ctx, "%c%s\n", failure ? 'W' : 'N', line);
-}
-
-/* An erased package whose library an installed one patches now: an
-   upgrade, whose new patches already replaced the old ones.  */
-static int
-replaced (const struct plugin_state *s, const struct livepatch *lp)
-{
-  for (size_t i = 0; i < s->n; i++)
-    if (!s->lp[i].erased && s->lp[i].done
-        && strcmp (s->lp[i].target, lp->target) == 0)
-      return 1;
-  return 0;
-}
-
-static void
-deliver_one (const struct plugin_state *s, const struct livepatch *lp, int fd)
-{
-  char component[128];
-  struct ulp_delivery d = { .package = lp->nevra,
-                            .timeout = s->step_timeout,
-                            .catalog = &s->catalog,
-                            .log = to_pipe,
-                            .ctx = &fd };
-  ulp_livepatch_component (lp->name, component, sizeof component);
-  int enabled = ulp_livepatch_enabled (component);
-  if (enabled < 0) {
-    dprintf (fd, "W%s: no process patched: %s\n", lp->nevra, ulp_error ());
-    return;
-  }
-  if (!enabled) {
-    dprintf (fd, "N%s: LIVEPATCH_%s=never: no process touched\n", lp->nevra,
-             component);
-    return;
-  }
-  d.replaced = lp->erased && replaced (s, lp);
-  if (lp->erased && lp->nold) {
-    d.revert = lp->old;
-    d.nrevert = lp->nold;
-  } else if (lp->erased && !d.replaced)
-    d.revert_library = lp->target;
-  else if (lp->erased)
-    return;
-  else {
-    d.apply = lp->files;
-    d.napply = lp->nfiles;
-  }
-  struct ulp_trigger_summary sum;
-  if (ulp_deliver (&d, &sum) == 0 && !(d.replaced && !sum.succeeded))
-    dprintf (fd, "N%s: %s %zu, skipped %zu, failed %zu\n", lp->nevra,
-             lp->erased ? "reverted" : "patched", sum.succeeded, sum.skipped,
-             sum.failed);
-}
-
-/* Installed packages first: an upgrade's new patches replace the old ones
-   in one stop; only then are leftovers of erased packages reverted.  */
-static void
-worker (const struct plugin_state *s, int fd)
-{
-  sigset_t none;
-  sigemptyset (&none);
-  sigprocmask (SIG_SETMASK, &none, NULL);
-  signal (SIGCHLD, SIG_DFL);
-  signal (SIGPIPE, SIG_IGN);
-  openlog ("ulp-rpm-plugin", LOG_PID, LOG_DAEMON);
-  for (int erased = 0; erased <= 1; erased++)
-    for (size_t i = 0; i < s->n; i++)
-      if (s->lp[i].done && s->lp[i].erased == erased)
-        deliver_one (s, &s->lp[i], fd);
-  _exit (0);
-}
-
-static void
-log_line (char *line)
-{
-  if (*line == 'W')
-    rpmlog (RPMLOG_WARNING, "ulp: %s\n", line + 1);
-  else
-    rpmlog (RPMLOG_NOTICE, "ulp: %s\n", line + 1);
-}
-
-static double
-now (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* Logs the worker's lines as they come until it closes the pipe or the
-   deadline passes.  Returns 0 on end of output, -1 on the deadline.  */
-static int
-relay (int fd, double deadline)
-{
-  char buf[8192];
-  size_t used = 0;
-  for (;;) {
-    int left_ms = (int)((deadline - now ()) * 1000);
-    struct pollfd p = { .fd = fd, .events = POLLIN };
-    if (left_ms <= 0 || poll (&p, 1, left_ms) == 0)
-      return -1;
-    ssize_t n = read (fd, buf + used, sizeof buf - 1 - used);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return 0;
-    used += (size_t)n;
-    buf[used] = '\0';
-    char *start = buf, *nl;
-    while ((nl = strchr (start, '\n'))) {
-      *nl = '\0';
-      log_line (start);
-      start = nl + 1;
-    }
-    used -= (size_t)(start - buf);
-    memmove (buf, start, used);
-    if (used == sizeof buf - 1) { /* a line too long: pass it on as is */
-      log_line (buf);
-      used = 0;
-    }
-  }
-}
-
 static int
 has_work (const struct plugin_state *s)
 {
@@ -432,62 +271,14 @@ has_work (const struct plugin_state *s)
   return 0;
 }
 
-static void
-load_catalogs (struct plugin_state *s)
-{
-  char *dir = rpmExpand ("%{?ulp_catalog_dir}", NULL);
-  char path[PATH_MAX + 64];
-  int slash = s->root[strlen (s->root) - 1] == '/';
-  snprintf (path, sizeof path, "%.*s%s", (int)(strlen (s->root) - slash),
-            s->root, dir && *dir ? dir : ULP_DEFAULT_CATALOG_DIR);
-  ulp_catalog_read_dir (path, &s->catalog);
-  ulp_catalog_read_dir (NULL, &s->catalog);
-  rpmlog (RPMLOG_DEBUG,
-          "ulp: %zu catalog entries from %s and $ULP_CATALOG_DIR\n",
-          s->catalog.n, path);
-  free (dir);
-}
-
 static rpmRC
 ulp_tsm_post (rpmPlugin plugin, rpmts ts, int res)
 {
   (void)ts;
   (void)res;
   struct plugin_state *s = state_of (plugin);
-  if (s->skip || !has_work (s))
-    return RPMRC_OK;
-  int seconds = rpmExpandNumeric ("%{?_ulp_plugin_timeout}");
-  if (seconds <= 0)
-    seconds = DEFAULT_DEADLINE;
-  s->step_timeout = seconds / 6.0 < 10 ? seconds / 6.0 : 10;
-  load_catalogs (s);
-  int fds[2];
-  if (pipe2 (fds, O_CLOEXEC) < 0) {
-    rpmlog (RPMLOG_WARNING, "ulp: pipe: %s; no livepatch applied\n",
-            strerror (errno));
-    return RPMRC_OK;
-  }
-  fflush (NULL);
-  pid_t pid = fork ();
-  if (pid == 0) {
-    close (fds[0]);
-    worker (s, fds[1]);
-  }
-  close (fds[1]);
-  if (pid < 0)
-    rpmlog (RPMLOG_WARNING, "ulp: fork: %s; no livepatch applied\n",
-            strerror (errno));
-  else if (relay (fds[0], now () + seconds) < 0) {
-    rpmlog (RPMLOG_WARNING,
-            "ulp: livepatching did not finish within %d s "
-            "(%%_ulp_plugin_timeout); stopped it\n",
-            seconds);
-    kill (pid, SIGKILL);
-  }
-  close (fds[0]);
-  if (pid > 0)
-    while (waitpid (pid, NULL, 0) < 0 && errno == EINTR)
-      ;
+  if (!s->skip && has_work (s))
+    plugin_deliver (s);
   state_clear (s);
   return RPMRC_OK;
 }

@@ -9,6 +9,15 @@ load helpers
   [ "$(readlink "$W/root/usr/lib64/libpulp.so")" = libpulp.so.0 ]
   [ -f "$W/root/usr/share/man/man1/ulp.1" ]
   [ -f "$W/root/usr/share/man/man7/libpulp.7" ]
+  [ -x "$W/root/usr/bin/ulp-catalog" ]
+  [ -f "$W/root/usr/share/man/man1/ulp-catalog.1" ]
+  # where rpm looks for plugins, macros and the scriptlet helper
+  [ -f "$W/root$(rpm --eval '%{__plugindir}')/ulp.so" ]
+  [ -f "$W/root$(rpm --eval '%{_rpmmacrodir}')/macros.ulp" ]
+  [ -x "$W/root$(rpm --eval '%{_libexecdir}')/ulp/ulp_post_hook" ]
+  run nm -D --defined-only "$W/root$(rpm --eval '%{__plugindir}')/ulp.so"
+  assert_output --regexp " D ulp_hooks$"
+  [ "${#lines[@]}" -eq 1 ]
   run "$W/root/usr/bin/ulp" --version
   assert_success
   assert_output --regexp "^ulp [0-9]+\.[0-9]+\.[0-9]+$"
@@ -37,5 +46,7 @@ load helpers
   run groff -man -Tutf8 -ww -z "$ROOT/libpulp/man/ulp.1"
   assert_output ""
   run groff -man -Tutf8 -ww -z "$ROOT/libpulp/man/libpulp.7"
+  assert_output ""
+  run groff -man -Tutf8 -ww -z "$ROOT/catalog/ulp-catalog.1"
   assert_output ""
 }
