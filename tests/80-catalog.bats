@@ -145,6 +145,10 @@ readelf_build_id() {
   run download --repo "file://$W/nowhere"
   assert_failure
   assert_output --partial "$W/nowhere/repodata/repomd.xml"
+  run download --repo "file://$W/repo" --arch aarch64
+  assert_failure
+  assert_output --partial "file://$W/repo: no package libdemo for aarch64"
+  cmp "$W/before.catalog" "$W/libdemo.catalog"
   echo "libdemo.so.1 nothex libdemo 0:1-1 x86_64 sha256:00 /x" >>"$W/libdemo.catalog"
   cp "$W/libdemo.catalog" "$W/bad.catalog"
   run download --repo "file://$W/repo"
