@@ -100,7 +100,7 @@ fixtures: all
 
 # Packages of the rpm and zypper tests, built with rpmbuild.
 RPM_FIXTURE_SRC := $(wildcard tests/rpm/*) $(wildcard spec-templates/*) macros.ulp \
-  tests/targets/libdemo.c tests/pki.bash
+  tests/targets/libdemo.c tests/pki.bash catalog/libdemo.catalog
 $(B)/tests/rpm/.built: $(RPM_FIXTURE_SRC) $(B)/ulp $(B)/libpulp.so.0 $(B)/ulp-catalog
 	tests/rpm/build-fixtures.sh $(CURDIR)/$(B)/tests/rpm $(CURDIR)/$(B)
 	touch $@

@@ -59,6 +59,16 @@ readelf_build_id() {
   assert_output "$(printf '0:1.0-%s\n' 1 2 3 4 5)"
 }
 
+@test "catalog/libdemo.catalog, kept in git, is what download finds in the demo repository and what the demo package ships" {
+  run download --repo "file://$PKG/root/good/libdemo-repo"
+  assert_success
+  cmp "$ROOT/catalog/libdemo.catalog" "$W/libdemo.catalog" ||
+    fail "catalog/libdemo.catalog is stale: $(diff "$ROOT/catalog/libdemo.catalog" "$W/libdemo.catalog")"
+  rpm2archive - <"$PKG/root/good/demo-livepatches-2-1.x86_64.rpm" |
+    tar -xzO ./usr/share/ulp/catalog/demo-livepatches.catalog >"$W/shipped.catalog"
+  cmp "$ROOT/catalog/libdemo.catalog" "$W/shipped.catalog"
+}
+
 @test "download over http://: the second run fetches no package and leaves the catalog as it was" {
   repo_copy "$W/repo"
   serve "$W/repo"

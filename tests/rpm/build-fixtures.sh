@@ -53,15 +53,16 @@ repo() {
 }
 
 # livepatch DEST N [rpmbuild options]: demo-livepatches N through the
-# authoring flow of spec-templates (make download from DEST/libdemo-repo,
-# make rpm), with a container for every libdemo build.
+# authoring flow of spec-templates, started like a maintainer's checkout
+# from the catalog kept in git (catalog/libdemo.catalog): make download
+# from DEST/libdemo-repo, make rpm; a container for every libdemo build.
 livepatch() {
   local dest=$1 n=$2
   shift 2
   local a
   a=$(mktemp -d "$OUT/author.XXXX")
   cp "$TOP/spec-templates/Makefile" "$TOP/spec-templates/livepatches.spec.in" \
-    "$TOP/spec-templates/config.mk" "$a/"
+    "$TOP/spec-templates/config.mk" "$TOP/catalog/libdemo.catalog" "$a/"
   sed -i "s/^VERSION = .*/VERSION = $n/" "$a/config.mk"
   cp "$HERE/livepatch$n.c" "$a/livepatch.c"
   cp "$HERE/livepatch$n.map" "$a/livepatch.map"
