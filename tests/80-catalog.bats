@@ -143,6 +143,14 @@ readelf_build_id() {
   refute [ -e "$W/libs/1.0-2" ]
 }
 
+# bad_line LINE ERROR: a catalog holding LINE is refused with ERROR.
+bad_line() {
+  echo "$1" >"$W/one.catalog"
+  run "$CAT" list "$W/one.catalog"
+  assert_failure
+  assert_output --partial "one.catalog:1: $2"
+}
+
 @test "an unreachable repository, missing metadata, a malformed catalog: clear errors, the catalog untouched" {
   repo_copy "$W/repo"
   download --repo "file://$W/repo" >/dev/null
@@ -165,6 +173,14 @@ readelf_build_id() {
   assert_failure
   assert_output --partial "$W/libdemo.catalog:7: bad build-ID"
   cmp "$W/bad.catalog" "$W/libdemo.catalog"
+  sum=sha256:$(printf '0%.0s' $(seq 64))
+  id=$(printf 'ab%.0s' $(seq 64))
+  long=$(printf 'l%.0s' $(seq 200))
+  bad_line "libdemo.so.1 ab libdemo 0:1-1 x86_64 $sum" "expected 7 fields, path missing"
+  bad_line "libdemo.so.1 ${id}ab libdemo 0:1-1 x86_64 $sum /x" "build-ID longer than 128 characters"
+  bad_line "$long ab libdemo 0:1-1 x86_64 $sum /x" "soname longer than 127 characters"
+  bad_line "libdemo.so.1 ab libdemo 0:1-1 x86_64 $sum /x extra" "expected 7 fields, more found"
+  bad_line "libdemo.so.1 ab libdemo 0:1-1 x86_64 $sum /$(printf 'p%.0s' $(seq 3000))" "line longer than 2046 characters"
   run "$CAT" download --repo "file://$W/repo"
   assert_failure 2
   assert_output --partial "usage"

@@ -58,16 +58,43 @@ grow (struct ulp_catalog *c)
   return 0;
 }
 
+/* Copies the next blank-separated field of *CURSOR into OUT.  */
+static int
+next_field (char **cursor, const char *name, char *out, size_t size)
+{
+  char *p = *cursor + strspn (*cursor, " \t\r\n");
+  size_t len = strcspn (p, " \t\r\n");
+  if (len == 0)
+    return ulp_fail ("expected 7 fields, %s missing", name);
+  if (len >= size)
+    return ulp_fail ("%s longer than %zu characters", name, size - 1);
+  memcpy (out, p, len);
+  out[len] = '\0';
+  *cursor = p + len;
+  return 0;
+}
+
 static int
 parse_line (char *line, struct ulp_catalog_entry *e)
 {
-  char extra;
   memset (e, 0, sizeof *e);
-  int n = sscanf (line, "%127s %128s %127s %127s %31s %79s %511s %c", e->soname,
-                  e->build_id, e->package, e->evr, e->arch, e->checksum,
-                  e->path, &extra);
-  if (n != 7)
-    return ulp_fail ("expected 7 fields");
+  struct
+  {
+    const char *name;
+    char *out;
+    size_t size;
+  } fields[] = { { "soname", e->soname, sizeof e->soname },
+                 { "build-ID", e->build_id, sizeof e->build_id },
+                 { "package", e->package, sizeof e->package },
+                 { "version", e->evr, sizeof e->evr },
+                 { "arch", e->arch, sizeof e->arch },
+                 { "checksum", e->checksum, sizeof e->checksum },
+                 { "path", e->path, sizeof e->path } };
+  for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
+    if (next_field (&line, fields[i].name, fields[i].out, fields[i].size) < 0)
+      return -1;
+  if (line[strspn (line, " \t\r\n")] != '\0')
+    return ulp_fail ("expected 7 fields, more found");
   const char *why = invalid (e);
   return why ? ulp_fail ("%s", why) : 0;
 }
@@ -81,6 +108,11 @@ ulp_catalog_read (const char *path, struct ulp_catalog *c)
   char line[2048];
   int rc = 0;
   for (unsigned lineno = 1; rc == 0 && fgets (line, sizeof line, f); lineno++) {
+    if (!strchr (line, '\n') && !feof (f)) {
+      rc = ulp_fail ("%s:%u: line longer than %zu characters", path, lineno,
+                     sizeof line - 2);
+      break;
+    }
     char *p = line;
     while (isspace ((unsigned char)*p))
       p++;
