@@ -170,25 +170,27 @@ add_build (const struct options *o, struct ulp_catalog *cat,
   int rc = url ? fetch_url (url, &rpm, 1) : ulp_fail ("out of memory");
   if (rc == 0)
     rc = check_digest (&rpm, p);
-  if (rc == 0 && o->key)
-    rc = rpm_check_signature (&rpm, o->key, p->location);
   if (rc == 0)
     rc = payload_extract (&rpm, o->library, &lib, e.path, sizeof e.path);
+  if (rc == 0 && o->key)
+    rc = rpm_check_signature (&rpm, o->key, p->location, e.path, &lib);
   if (rc == 0)
     rc = build_id_of (lib.data, lib.len, e.path, e.build_id);
+  snprintf (e.soname, sizeof e.soname, "%s", o->library);
+  snprintf (e.package, sizeof e.package, "%s", p->name);
+  snprintf (e.evr, sizeof e.evr, "%s", p->evr);
+  snprintf (e.arch, sizeof e.arch, "%s", p->arch);
+  snprintf (e.checksum, sizeof e.checksum, "sha256:%s", p->sha256);
+  /* The metadata names the directory the library goes to: checked first. */
+  if (rc == 0)
+    rc = ulp_catalog_check (&e);
   library_path (o, p->evr, file, sizeof file);
   if (rc == 0)
     rc = make_dirs (file);
   if (rc == 0)
     rc = ulp_file_replace (file, lib.data, lib.len, 0644);
-  if (rc == 0) {
-    snprintf (e.soname, sizeof e.soname, "%s", o->library);
-    snprintf (e.package, sizeof e.package, "%s", p->name);
-    snprintf (e.evr, sizeof e.evr, "%s", p->evr);
-    snprintf (e.arch, sizeof e.arch, "%s", p->arch);
-    snprintf (e.checksum, sizeof e.checksum, "sha256:%s", p->sha256);
+  if (rc == 0)
     rc = ulp_catalog_add (cat, &e);
-  }
   if (rc == 0)
     rc = ulp_catalog_write (o->catalog, cat, rpm_evr_compare);
   if (rc == 0)

@@ -125,6 +125,33 @@ find_path (const struct members *m, const char *path)
   return NULL;
 }
 
+/* "/usr/lib64/../lib/./x" -> "/usr/lib/x", in place: the package lists its
+   members by such plain paths.  */
+static void
+normalize (char *path)
+{
+  char *out = path;
+  const char *in = path;
+  while (*in) {
+    while (*in == '/')
+      in++;
+    size_t len = strcspn (in, "/");
+    int dot = len == 1 && in[0] == '.';
+    if (len == 2 && in[0] == '.' && in[1] == '.') {
+      while (out > path && *--out != '/')
+        ;
+    } else if (len && !dot) {
+      *out++ = '/';
+      memmove (out, in, len);
+      out += len;
+    }
+    in += len;
+  }
+  if (out == path)
+    *out++ = '/';
+  *out = '\0';
+}
+
 /* The regular file the library's name leads to.  */
 static const struct member *
 resolve (const struct members *m, const char *soname)
@@ -142,6 +169,7 @@ resolve (const struct members *m, const char *soname)
       snprintf (target, sizeof target, "%s", hit->link);
     else
       snprintf (target, sizeof target, "%s/%s", dirname (dir), hit->link);
+    normalize (target);
     hit = find_path (m, target);
   }
   return hit && !hit->link ? hit : NULL;

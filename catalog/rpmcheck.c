@@ -2,13 +2,16 @@
    of a package held in memory against one OpenPGP key.  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <rpm/header.h>
+#include <rpm/rpmfiles.h>
 #include <rpm/rpmkeyring.h>
 #include <rpm/rpmlib.h>
 #include <rpm/rpmlog.h>
 #include <rpm/rpmmacro.h>
+#include <rpm/rpmpgp.h>
 #include <rpm/rpmts.h>
 #include <rpm/rpmver.h>
 
@@ -38,15 +41,14 @@ memory_fd (const struct buffer *b)
 }
 
 /* rpm reports an unsigned package as fine: a key was given, so a package
-   needs a signature made with it.  */
+   needs a header signature made with it.  The older header+payload
+   signatures are not checked when only the header is read.  */
 static int
 signed_package (Header h)
 {
   return h
          && (headerIsEntry (h, RPMTAG_RSAHEADER)
-             || headerIsEntry (h, RPMTAG_DSAHEADER)
-             || headerIsEntry (h, RPMTAG_SIGPGP)
-             || headerIsEntry (h, RPMTAG_SIGGPG));
+             || headerIsEntry (h, RPMTAG_DSAHEADER));
 }
 
 static const char *
@@ -54,7 +56,7 @@ verdict (rpmRC rc, Header h)
 {
   switch (rc) {
   case RPMRC_OK:
-    return signed_package (h) ? NULL : "not signed";
+    return signed_package (h) ? NULL : "not signed (no header signature)";
   case RPMRC_NOKEY:
     return "signed with a key other than the one given";
   case RPMRC_NOTTRUSTED:
@@ -66,9 +68,40 @@ verdict (rpmRC rc, Header h)
   }
 }
 
+/* The signed header lists each file's digest: the library taken from the
+   payload must be the one the signer shipped.  */
+static const char *
+file_mismatch (Header h, const char *path, const struct buffer *content)
+{
+  rpmfiles files = rpmfilesNew (NULL, h, RPMTAG_BASENAMES, RPMFI_FLAGS_QUERY);
+  int ix = files ? rpmfilesFindFN (files, path) : -1;
+  int algo = 0;
+  size_t len = 0;
+  const unsigned char *want
+      = ix >= 0 ? rpmfilesFDigest (files, ix, &algo, &len) : NULL;
+  const char *why = NULL;
+  if (!want || !len)
+    why = "the signed header lists no digest for the library";
+  else {
+    DIGEST_CTX ctx = rpmDigestInit (algo, RPMDIGEST_NONE);
+    void *got = NULL;
+    size_t got_len = 0;
+    if (ctx) {
+      rpmDigestUpdate (ctx, content->data, content->len);
+      rpmDigestFinal (ctx, &got, &got_len, 0);
+    }
+    if (!got || got_len != len || memcmp (got, want, len) != 0)
+      why = "the library in the payload does not match the signed header";
+    free (got);
+  }
+  rpmfilesFree (files);
+  return why;
+}
+
 int
 rpm_check_signature (const struct buffer *rpm, const char *key_file,
-                     const char *label)
+                     const char *label, const char *path,
+                     const struct buffer *content)
 {
   static int configured;
   if (!configured && rpmReadConfigFiles (NULL, NULL) == 0)
@@ -86,6 +119,8 @@ rpm_check_signature (const struct buffer *rpm, const char *key_file,
   rpmlogSetMask (RPMLOG_MASK (RPMLOG_EMERG)); /* we say what went wrong */
   rpmRC rc = fd ? rpmReadPackageFile (ts, fd, label, &h) : RPMRC_FAIL;
   const char *why = verdict (rc, h);
+  if (!why)
+    why = file_mismatch (h, path, content);
   headerFree (h);
   if (fd)
     Fclose (fd);

@@ -39,9 +39,12 @@ void repo_packages_free (struct repo_package *p, size_t n);
 int payload_extract (const struct buffer *rpm, const char *soname,
                      struct buffer *library, char *path, size_t path_size);
 
-/* rpmcheck.c: librpm.  */
+/* rpmcheck.c: librpm.  RPM must carry a header signature made with the
+   key in KEY_FILE, and its signed header must give PATH the digest of
+   CONTENT (the library as read from the payload).  */
 int rpm_check_signature (const struct buffer *rpm, const char *key_file,
-                         const char *label);
+                         const char *label, const char *path,
+                         const struct buffer *content);
 int rpm_evr_compare (const char *a, const char *b);
 
 /* The subcommands.  */

@@ -27,13 +27,19 @@ struct plugin_state
   size_t n;
   int skip;
   char root[PATH_MAX];
-  /* Each stop-the-processes step gives up after this long, well within the
-     deadline after which the worker is killed.  */
-  double step_timeout;
-  /* Build-ID catalogs of the root and of $ULP_CATALOG_DIR: the report
-     names the package behind each process's build.  */
+  /* CLOCK_MONOTONIC seconds after which the worker starts no new step,
+     well before the deadline after which it is killed.  */
+  double budget_end;
+  /* Build-ID catalogs of the root and of $ULP_CATALOG_DIR, read before the
+     transaction and again by the worker: the report names the package
+     behind each process's build.  */
+  char catalog_dir[PATH_MAX + 64];
   struct ulp_catalog catalog;
 };
+
+/* Reads the build-ID catalogs of S's root and of $ULP_CATALOG_DIR before
+   the transaction, while those of packages to be erased are still there.  */
+void plugin_read_catalogs (struct plugin_state *s);
 
 /* Applies and reverts what S noted, in a worker process with a deadline
    (%_ulp_plugin_timeout); its report goes to rpm's log.  */

@@ -3,19 +3,22 @@
 
    A livepatch package provides ulp-livepatch(TARGET), TARGET being the file
    name of the library it patches, and installs its containers under a
-   .../ulp/ directory.  As rpm processes each such package (psm_pre, run
-   inside the root) the plugin notes it, and reads the containers of one
-   about to be erased.  After the transaction (tsm_post, outside the root)
-   a worker process applies what was installed (replacing all earlier
-   patches on the target, one stop per process) and reverts what was
-   erased.  The transaction never fails or hangs because of it: the worker
-   has a deadline and every problem is only logged.  */
+   .../ulp/ directory.  Before anything is installed or erased (tsm_pre)
+   the plugin notes each such package to be erased and reads its
+   containers, while their files are still the old ones; it notes each one
+   installed as rpm processes it (psm_pre).  After the transaction
+   (tsm_post) it asks rpm which of them went through, and a worker process
+   applies what was installed (replacing all earlier patches on the target, one
+   stop per process) and reverts what was erased.  The transaction never fails
+   or hangs because of it: the worker has a deadline and every problem is only
+   logged.  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include <rpm/header.h>
+#include <rpm/rpmdb.h>
 #include <rpm/rpmds.h>
 #include <rpm/rpmfiles.h>
 #include <rpm/rpmtag.h>
@@ -129,8 +132,9 @@ prefix_root (struct livepatch *lp, const char *root)
   return 0;
 }
 
-/* The files of a package being erased are gone after the transaction:
-   what its patches are is read now.  Without them, everything on the
+/* The files of a package being erased are gone after the transaction, or
+   replaced by a newer package's of the same name: what its patches are is
+   read before anything changes.  Without them, everything on the
    target library is reverted instead.  */
 static void
 read_old_containers (struct livepatch *lp)
@@ -154,18 +158,16 @@ noted (const struct plugin_state *s, rpmte te)
   return 0;
 }
 
-/* Runs in the root (rpm chroots for this hook): an erased package's
-   containers are read by the paths it names.  */
+/* Paths are made absolute outside the root: an erased package is noted
+   before rpm enters the root, an installed one inside it (psm_pre).  */
 static int
-note_element (struct plugin_state *s, rpmte te)
+note_element (struct plugin_state *s, rpmte te, Header h)
 {
-  Header h = rpmteHeader (te);
-  char *target = h ? livepatch_target (h) : NULL;
+  char *target = livepatch_target (h);
   struct livepatch *lp
       = target ? realloc (s->lp, (s->n + 1) * sizeof *lp) : NULL;
   if (!lp) {
     free (target);
-    headerFree (h);
     return target ? -1 : 0;
   }
   s->lp = lp;
@@ -176,28 +178,57 @@ note_element (struct plugin_state *s, rpmte te)
   lp->nevra = strdup (rpmteNEVRA (te));
   lp->name = strdup (rpmteN (te));
   lp->erased = rpmteType (te) == TR_REMOVED;
-  int rc = !lp->nevra || !lp->name ? -1 : collect_containers (lp, h);
-  headerFree (h);
-  if (rc < 0)
+  if (!lp->nevra || !lp->name || collect_containers (lp, h) < 0
+      || prefix_root (lp, s->root) < 0)
     return -1;
   if (lp->erased)
     read_old_containers (lp);
-  if (prefix_root (lp, s->root) < 0)
-    return -1;
   rpmlog (RPMLOG_DEBUG, "ulp: %s %s, livepatch for %s with %zu containers\n",
           lp->erased ? "erasing" : "installing", lp->nevra, lp->target,
           lp->nfiles);
   return 0;
 }
 
+/* Before anything changes on disk: the erased packages, with their
+   headers from the database (rpm keeps no dependency data this late).  */
+static int
+note_erasures (struct plugin_state *s, rpmts ts)
+{
+  rpmtsi pi = rpmtsiInit (ts);
+  rpmte te;
+  int rc = 0;
+  while (rc == 0 && (te = rpmtsiNext (pi, TR_REMOVED))) {
+    unsigned int record = rpmteDBInstance (te);
+    rpmdbMatchIterator mi
+        = rpmtsInitIterator (ts, RPMDBI_PACKAGES, &record, sizeof record);
+    Header h = mi ? rpmdbNextIterator (mi) : NULL;
+    if (h)
+      rc = note_element (s, te, h);
+    rpmdbFreeIterator (mi);
+  }
+  rpmtsiFree (pi);
+  return rc;
+}
+
+/* rpm gives an installed element its database record and takes it from
+   an erased one; an element that failed, or was skipped because the
+   install it depends on failed, is marked failed.  */
+static int
+went_through (const struct livepatch *lp)
+{
+  if (rpmteFailed (lp->te))
+    return 0;
+  unsigned int record = rpmteDBInstance (lp->te);
+  return lp->erased ? record == 0 : record != 0;
+}
+
 static rpmRC
 ulp_init (rpmPlugin plugin, rpmts ts)
 {
   (void)ts;
-  struct plugin_state *s = calloc (1, sizeof *s);
-  if (!s)
-    return RPMRC_FAIL;
-  rpmPluginSetData (plugin, s);
+  /* A plugin that fails here fails every transaction: without memory the
+     plugin does nothing instead.  */
+  rpmPluginSetData (plugin, calloc (1, sizeof (struct plugin_state)));
   return RPMRC_OK;
 }
 
@@ -214,6 +245,8 @@ static rpmRC
 ulp_tsm_pre (rpmPlugin plugin, rpmts ts)
 {
   struct plugin_state *s = state_of (plugin);
+  if (!s)
+    return RPMRC_OK;
   state_clear (s);
   if (rpmtsFlags (ts) & (RPMTRANS_FLAG_TEST | RPMTRANS_FLAG_JUSTDB)) {
     s->skip = 1;
@@ -221,32 +254,27 @@ ulp_tsm_pre (rpmPlugin plugin, rpmts ts)
   }
   const char *root = rpmtsRootDir (ts);
   snprintf (s->root, sizeof s->root, "%s", root && *root ? root : "/");
-  return RPMRC_OK;
-}
-
-static rpmRC
-ulp_psm_pre (rpmPlugin plugin, rpmte te)
-{
-  struct plugin_state *s = state_of (plugin);
-  if (s->skip || noted (s, te))
-    return RPMRC_OK;
-  if (note_element (s, te) < 0) {
+  plugin_read_catalogs (s);
+  if (note_erasures (s, ts) < 0) {
     rpmlog (RPMLOG_WARNING, "ulp: out of memory; no livepatch applied\n");
     s->skip = 1;
   }
   return RPMRC_OK;
 }
 
+/* An installed package: its header is at hand while rpm processes it.  */
 static rpmRC
-ulp_psm_post (rpmPlugin plugin, rpmte te, int res)
+ulp_psm_pre (rpmPlugin plugin, rpmte te)
 {
   struct plugin_state *s = state_of (plugin);
-  for (size_t i = 0; i < s->n; i++)
-    if (s->lp[i].te == te) {
-      s->lp[i].done = res == RPMRC_OK;
-      rpmlog (RPMLOG_DEBUG, "ulp: %s %s\n", s->lp[i].nevra,
-              res == RPMRC_OK ? "went through" : "failed");
-    }
+  if (!s || s->skip || rpmteType (te) != TR_ADDED || noted (s, te))
+    return RPMRC_OK;
+  Header h = rpmteHeader (te);
+  if (h && note_element (s, te, h) < 0) {
+    rpmlog (RPMLOG_WARNING, "ulp: out of memory; no livepatch applied\n");
+    s->skip = 1;
+  }
+  headerFree (h);
   return RPMRC_OK;
 }
 
@@ -262,22 +290,18 @@ ulp_scriptlet_fork_post (rpmPlugin plugin, const char *path, int type)
   return RPMRC_OK;
 }
 
-static int
-has_work (const struct plugin_state *s)
-{
-  for (size_t i = 0; i < s->n; i++)
-    if (s->lp[i].done)
-      return 1;
-  return 0;
-}
-
 static rpmRC
 ulp_tsm_post (rpmPlugin plugin, rpmts ts, int res)
 {
   (void)ts;
   (void)res;
   struct plugin_state *s = state_of (plugin);
-  if (!s->skip && has_work (s))
+  if (!s)
+    return RPMRC_OK;
+  int work = 0;
+  for (size_t i = 0; i < s->n; i++)
+    work |= s->lp[i].done = went_through (&s->lp[i]);
+  if (!s->skip && work)
     plugin_deliver (s);
   state_clear (s);
   return RPMRC_OK;
@@ -289,6 +313,5 @@ __attribute__ ((visibility ("default"))) struct rpmPluginHooks_s ulp_hooks = {
   .tsm_pre = ulp_tsm_pre,
   .tsm_post = ulp_tsm_post,
   .psm_pre = ulp_psm_pre,
-  .psm_post = ulp_psm_post,
   .scriptlet_fork_post = ulp_scriptlet_fork_post,
 };

@@ -23,8 +23,11 @@
 #include "plugin.h"
 
 #define DEFAULT_DEADLINE 60 /* seconds */
+#define LONGEST_DEADLINE 86400
+#define LONGEST_STEP 10.0 /* seconds to stop the threads of one process */
 
-/* Worker side: report lines travel to rpm as "N text" or "W text".  */
+/* Worker side: report lines travel to rpm as "N text", "W text" (a
+   warning) or "D text" (debug).  */
 static void
 to_pipe (void *ctx, int failure, const char *line)
 {
@@ -43,12 +46,29 @@ replaced (const struct plugin_state *s, const struct livepatch *lp)
   return 0;
 }
 
+static double
+now (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* A package may take two stop-the-processes steps (apply, then revert
+   leftovers); neither may run past the worker's budget.  */
+static double
+step_timeout (const struct plugin_state *s)
+{
+  double left = (s->budget_end - now ()) / 2;
+  return left < LONGEST_STEP ? left : LONGEST_STEP;
+}
+
 static void
 deliver_one (const struct plugin_state *s, const struct livepatch *lp, int fd)
 {
   char component[128];
   struct ulp_delivery d = { .package = lp->nevra,
-                            .timeout = s->step_timeout,
+                            .timeout = step_timeout (s),
                             .catalog = &s->catalog,
                             .log = to_pipe,
                             .ctx = &fd };
@@ -61,6 +81,13 @@ deliver_one (const struct plugin_state *s, const struct livepatch *lp, int fd)
   if (!enabled) {
     dprintf (fd, "N%s: LIVEPATCH_%s=never: no process touched\n", lp->nevra,
              component);
+    return;
+  }
+  if (d.timeout < 0.5) {
+    dprintf (fd,
+             "W%s: not %s: no time left (%%_ulp_plugin_timeout); "
+             "see ulp patches\n",
+             lp->nevra, lp->erased ? "reverted" : "applied");
     return;
   }
   d.replaced = lp->erased && replaced (s, lp);
@@ -82,10 +109,19 @@ deliver_one (const struct plugin_state *s, const struct livepatch *lp, int fd)
              sum.failed);
 }
 
+/* A catalog that cannot be read only costs the report its package names.
+   Entries read again replace the earlier ones.  */
+static void
+load_catalogs (struct plugin_state *s)
+{
+  ulp_catalog_read_dir (s->catalog_dir, &s->catalog);
+  ulp_catalog_read_dir (NULL, &s->catalog);
+}
+
 /* Installed packages first: an upgrade's new patches replace the old ones
    in one stop; only then are leftovers of erased packages reverted.  */
 static void
-worker (const struct plugin_state *s, int fd)
+worker (struct plugin_state *s, int fd)
 {
   sigset_t none;
   sigemptyset (&none);
@@ -93,6 +129,9 @@ worker (const struct plugin_state *s, int fd)
   signal (SIGCHLD, SIG_DFL);
   signal (SIGPIPE, SIG_IGN);
   openlog ("ulp-rpm-plugin", LOG_PID, LOG_DAEMON);
+  load_catalogs (s); /* with those of packages just installed */
+  dprintf (fd, "D%zu catalog entries from %s and $ULP_CATALOG_DIR\n",
+           s->catalog.n, s->catalog_dir);
   for (int erased = 0; erased <= 1; erased++)
     for (size_t i = 0; i < s->n; i++)
       if (s->lp[i].done && s->lp[i].erased == erased)
@@ -105,16 +144,10 @@ log_line (char *line)
 {
   if (*line == 'W')
     rpmlog (RPMLOG_WARNING, "ulp: %s\n", line + 1);
+  else if (*line == 'D')
+    rpmlog (RPMLOG_DEBUG, "ulp: %s\n", line + 1);
   else
     rpmlog (RPMLOG_NOTICE, "ulp: %s\n", line + 1);
-}
-
-static double
-now (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* Logs the worker's lines as they come until it closes the pipe or the
@@ -127,7 +160,12 @@ relay (int fd, double deadline)
   for (;;) {
     int left_ms = (int)((deadline - now ()) * 1000);
     struct pollfd p = { .fd = fd, .events = POLLIN };
-    if (left_ms <= 0 || poll (&p, 1, left_ms) == 0)
+    if (left_ms <= 0)
+      return -1;
+    int ready = poll (&p, 1, left_ms);
+    if (ready < 0 && errno == EINTR)
+      continue;
+    if (ready == 0)
       return -1;
     ssize_t n = read (fd, buf + used, sizeof buf - 1 - used);
     if (n < 0 && errno == EINTR)
@@ -151,20 +189,16 @@ relay (int fd, double deadline)
   }
 }
 
-static void
-load_catalogs (struct plugin_state *s)
+void
+plugin_read_catalogs (struct plugin_state *s)
 {
   char *dir = rpmExpand ("%{?ulp_catalog_dir}", NULL);
-  char path[PATH_MAX + 64];
   int slash = s->root[strlen (s->root) - 1] == '/';
-  snprintf (path, sizeof path, "%.*s%s", (int)(strlen (s->root) - slash),
-            s->root, dir && *dir ? dir : ULP_DEFAULT_CATALOG_DIR);
-  ulp_catalog_read_dir (path, &s->catalog);
-  ulp_catalog_read_dir (NULL, &s->catalog);
-  rpmlog (RPMLOG_DEBUG,
-          "ulp: %zu catalog entries from %s and $ULP_CATALOG_DIR\n",
-          s->catalog.n, path);
+  snprintf (s->catalog_dir, sizeof s->catalog_dir, "%.*s%s",
+            (int)(strlen (s->root) - slash), s->root,
+            dir && *dir ? dir : ULP_DEFAULT_CATALOG_DIR);
   free (dir);
+  load_catalogs (s);
 }
 
 void
@@ -173,8 +207,11 @@ plugin_deliver (struct plugin_state *s)
   int seconds = rpmExpandNumeric ("%{?_ulp_plugin_timeout}");
   if (seconds <= 0)
     seconds = DEFAULT_DEADLINE;
-  s->step_timeout = seconds / 6.0 < 10 ? seconds / 6.0 : 10;
-  load_catalogs (s);
+  if (seconds > LONGEST_DEADLINE)
+    seconds = LONGEST_DEADLINE;
+  /* The worker starts nothing new after 5/6 of the deadline, so that loads
+     already under way finish before it is killed.  */
+  s->budget_end = now () + seconds * 5.0 / 6;
   int fds[2];
   if (pipe2 (fds, O_CLOEXEC) < 0) {
     rpmlog (RPMLOG_WARNING, "ulp: pipe: %s; no livepatch applied\n",

@@ -186,3 +186,31 @@ teardown() {
   kill -0 "$spinner"
   [ "$(awk '{print $3}' "/proc/$spinner/stat")" != T ]
 }
+
+@test "an upgrade whose install fails: the old package stays and so do its patches" {
+  root_with_library
+  rpm_quiet --root "$R" -i "$PKG"/root/good/demo-livepatches-1-*.rpm
+  log_is old "original v1" "livepatch 1"
+  # A directory where v2 puts a container: unpacking fails.
+  mkdir -p "$R/usr/lib64/ulp/demo-livepatches/2/libdemo_1.0-1_livepatch2.so/in-the-way"
+  run rpm_quiet --root "$R" -U "$PKG"/root/good/demo-livepatches-2-*.rpm
+  assert_failure
+  refute_output --partial "reverted"
+  run rpm --root "$R" -q demo-livepatches
+  assert_output "demo-livepatches-1-1.x86_64"
+  log_is old "original v1" "livepatch 1"
+  log_is new "original v2" "livepatch 1"
+}
+
+@test "rpm -U --notriggers and --noscripts: the old patches are read before the new files land" {
+  root_with_library
+  rpm_quiet --root "$R" -i "$PKG"/root/good/demo-livepatches-1-*.rpm
+  run rpm_quiet --root "$R" -U --notriggers --noscripts "$PKG"/root/good/demo-livepatches-2-*.rpm
+  assert_success
+  assert_output --partial "demo-livepatches-2-1.x86_64: patched 2, skipped 0, failed 0"
+  log_is old "original v1" "livepatch 1" "livepatch 2"
+  run rpm_quiet --root "$R" -e --noscripts demo-livepatches
+  assert_success
+  assert_output --partial "demo-livepatches-2-1.x86_64: reverted 2, skipped 0, failed 0"
+  log_is new "original v2" "livepatch 1" "livepatch 2" "original v2"
+}

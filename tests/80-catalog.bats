@@ -143,6 +143,40 @@ readelf_build_id() {
   refute [ -e "$W/libs/1.0-2" ]
 }
 
+# spoil_version DIR REL VER: the metadata of DIR gives libdemo 1.0-REL the
+# version VER, with repomd.xml's checksums made to match (as a hostile
+# mirror would).
+spoil_version() {
+  python3 - "$@" <<'PY'
+import gzip, hashlib, re, sys, pathlib
+repo, rel, ver = pathlib.Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+repomd = (repo / "repodata/repomd.xml").read_text()
+href = re.search(r'<data type="primary">.*?<location href="([^"]+)"', repomd, re.S).group(1)
+old_gz = (repo / href).read_bytes()
+xml = gzip.decompress(old_gz).decode()
+xml = xml.replace(f'ver="1.0" rel="{rel}"', f'ver="{ver}" rel="{rel}"')
+new_gz = gzip.compress(xml.encode())
+old_sum, new_sum = hashlib.sha256(old_gz).hexdigest(), hashlib.sha256(new_gz).hexdigest()
+(repo / href.replace(old_sum, new_sum)).write_bytes(new_gz)
+repomd = repomd.replace(old_sum, new_sum)
+(repo / "repodata/repomd.xml").write_text(repomd)
+PY
+}
+
+@test "a version in the metadata that is no file name: refused before anything is written" {
+  repo_copy "$W/repo"
+  spoil_version "$W/repo" 3 "../../../escape"
+  mkdir -p "$W/deep/er"
+  run "$CAT" download --package libdemo --library libdemo.so.1 --dest "$W/deep/er/libs" \
+    --catalog "$W/libdemo.catalog" --repo "file://$W/repo"
+  assert_failure
+  assert_output --partial "ulp-catalog: libdemo-../../../escape-3.x86_64: catalog entry for libdemo 0:../../../escape-3: bad version"
+  assert_output --partial "4 new, 0 up to date, 1 failed"
+  refute [ -e "$W/escape-3" ]
+  refute [ -e "$W/deep/escape-3" ]
+  [ "$(grep -vc '^#' "$W/libdemo.catalog")" -eq 4 ]
+}
+
 # bad_line LINE ERROR: a catalog holding LINE is refused with ERROR.
 bad_line() {
   echo "$1" >"$W/one.catalog"

@@ -1,9 +1,12 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "atomic_file.h"
 #include "catalog.h"
@@ -25,27 +28,47 @@ all_hex (const char *s, size_t min, size_t max)
   return 1;
 }
 
+/* Fields are separated by blanks, and all but the path name a file or a
+   directory of their own.  */
+static int
+bad_text (const char *s, int slash_allowed)
+{
+  for (; *s; s++)
+    if (isspace ((unsigned char)*s) || iscntrl ((unsigned char)*s)
+        || (*s == '/' && !slash_allowed))
+      return 1;
+  return 0;
+}
+
 /* Why E cannot be a catalog entry, or NULL.  */
 static const char *
 invalid (const struct ulp_catalog_entry *e)
 {
-  if (!*e->soname || strchr (e->soname, '/'))
+  if (!*e->soname || bad_text (e->soname, 0))
     return "bad soname";
   if (!all_hex (e->build_id, 2, 128))
     return "bad build-ID (lowercase hex expected)";
-  if (!*e->package)
-    return "empty package name";
+  if (!*e->package || bad_text (e->package, 0))
+    return "bad package name";
   const char *colon = strchr (e->evr, ':');
-  if (!colon || colon == e->evr || !strchr (colon, '-'))
+  if (!colon || colon == e->evr || !strchr (colon, '-') || bad_text (e->evr, 0))
     return "bad version (EPOCH:VERSION-RELEASE expected)";
-  if (!*e->arch)
-    return "empty arch";
+  if (!*e->arch || bad_text (e->arch, 0))
+    return "bad arch";
   if (strncmp (e->checksum, "sha256:", 7) != 0
       || !all_hex (e->checksum + 7, 64, 64))
     return "bad checksum (sha256:HEX expected)";
-  if (e->path[0] != '/')
+  if (e->path[0] != '/' || bad_text (e->path, 1))
     return "bad path (absolute path inside the package expected)";
   return NULL;
+}
+
+int
+ulp_catalog_check (const struct ulp_catalog_entry *e)
+{
+  const char *why = invalid (e);
+  return why ? ulp_fail ("catalog entry for %s %s: %s", e->package, e->evr, why)
+             : 0;
 }
 
 static int
@@ -99,12 +122,35 @@ parse_line (char *line, struct ulp_catalog_entry *e)
   return why ? ulp_fail ("%s", why) : 0;
 }
 
+/* A FIFO or a device named like a catalog must not hold up a reader (rpm's
+   plugin among them).  */
+static FILE *
+open_regular (const char *path)
+{
+  int fd = open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  struct stat st;
+  if (fd < 0)
+    return NULL;
+  if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode)) {
+    close (fd);
+    errno = EINVAL;
+    return NULL;
+  }
+  FILE *f = fdopen (fd, "r");
+  if (!f)
+    close (fd);
+  return f;
+}
+
 int
 ulp_catalog_read (const char *path, struct ulp_catalog *c)
 {
-  FILE *f = fopen (path, "re");
+  FILE *f = open_regular (path);
   if (!f)
-    return errno == ENOENT ? 0 : ulp_fail ("%s: %s", path, strerror (errno));
+    return errno == ENOENT ? 0
+                           : ulp_fail ("%s: %s", path,
+                                       errno == EINVAL ? "not a regular file"
+                                                       : strerror (errno));
   char line[2048];
   int rc = 0;
   for (unsigned lineno = 1; rc == 0 && fgets (line, sizeof line, f); lineno++) {
@@ -169,9 +215,8 @@ ulp_catalog_free (struct ulp_catalog *c)
 int
 ulp_catalog_add (struct ulp_catalog *c, const struct ulp_catalog_entry *e)
 {
-  const char *why = invalid (e);
-  if (why)
-    return ulp_fail ("catalog entry for %s %s: %s", e->package, e->evr, why);
+  if (ulp_catalog_check (e) < 0)
+    return -1;
   struct ulp_catalog_entry *same
       = (struct ulp_catalog_entry *)ulp_catalog_find_package (
           c, e->package, e->evr, e->arch, e->soname);

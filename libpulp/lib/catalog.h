@@ -38,6 +38,8 @@ int ulp_catalog_read (const char *path, struct ulp_catalog *c);
 int ulp_catalog_read_dir (const char *dir, struct ulp_catalog *c);
 void ulp_catalog_free (struct ulp_catalog *c);
 
+/* Checks E's fields: -1 with an error naming the bad one.  */
+int ulp_catalog_check (const struct ulp_catalog_entry *e);
 /* Checks E's fields; adds it, replacing an entry for the same package
    build (package, EVR, arch, soname).  */
 int ulp_catalog_add (struct ulp_catalog *c, const struct ulp_catalog_entry *e);
