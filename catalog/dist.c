@@ -41,7 +41,11 @@ read_file (const char *path, struct buffer *b, mode_t *mode)
   int ok = b->data && fread (b->data, 1, b->len, f) == b->len;
   fclose (f);
   *mode = st.st_mode & 0111 ? 0755 : 0644;
-  return ok ? 0 : ulp_fail ("%s: cannot read", path);
+  if (ok)
+    return 0;
+  free (b->data);
+  b->data = NULL;
+  return ulp_fail ("%s: cannot read", path);
 }
 
 static int

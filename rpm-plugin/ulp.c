@@ -144,8 +144,9 @@ read_old_containers (struct livepatch *lp)
     lp->nold = lp->nfiles;
   else if (lp->nfiles)
     rpmlog (RPMLOG_WARNING,
-            "ulp: %s: %s; all patches on %s will be "
-            "reverted\n",
+            "ulp: %s: %s; if it is erased, all patches on %s are reverted; "
+            "if it is upgraded, the new package's patches replace its own "
+            "where they apply\n",
             lp->nevra, ulp_error (), lp->target);
 }
 

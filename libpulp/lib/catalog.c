@@ -281,8 +281,10 @@ ulp_catalog_write (const char *path, struct ulp_catalog *c,
     ulp_catalog_format (&c->v[i], line, sizeof line);
     fprintf (mem, "%s\n", line);
   }
-  if (fclose (mem) != 0)
+  if (fclose (mem) != 0) {
+    free (text);
     return ulp_fail ("out of memory");
+  }
   int rc = ulp_file_replace (path, (const uint8_t *)text, len, 0644);
   free (text);
   return rc;

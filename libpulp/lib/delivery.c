@@ -179,8 +179,9 @@ run_trigger (const struct ulp_delivery *d, struct ulp_container *c, size_t n,
     return ulp_fail ("out of memory");
   struct ulp_trigger_summary ignored;
   int rc = ulp_trigger (c, n, o, mem, &ignored);
-  fclose (mem);
-  if (report_lines (d, buf, total) < 0)
+  if (fclose (mem) != 0 || !buf)
+    rc = ulp_fail ("out of memory");
+  else if (report_lines (d, buf, total) < 0)
     rc = -1;
   free (buf);
   return rc < 0 ? -1 : 0;

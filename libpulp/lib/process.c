@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -118,6 +119,17 @@ find_runtime (struct ulp_process *p)
   }
 }
 
+/* Any user names their processes: in a report line, a name must not pass
+   for the line's own structure ("NAME (pid N): OUTCOME").  */
+static void
+make_printable (char *name)
+{
+  for (; *name; name++)
+    if (iscntrl ((unsigned char)*name) || *name == '(' || *name == ')'
+        || *name == ':')
+      *name = '?';
+}
+
 int
 ulp_process_open (pid_t pid, struct ulp_process *p)
 {
@@ -127,6 +139,7 @@ ulp_process_open (pid_t pid, struct ulp_process *p)
   if (ulp_proc_name (pid, p->name, sizeof p->name) < 0
       || ulp_maps_read (pid, &p->maps) < 0)
     return ulp_fail ("no such process");
+  make_printable (p->name);
   find_runtime (p);
   return 0;
 }
