@@ -173,7 +173,8 @@ add_build (const struct options *o, struct ulp_catalog *cat,
   if (rc == 0)
     rc = payload_extract (&rpm, o->library, &lib, e.path, sizeof e.path);
   if (rc == 0 && o->key)
-    rc = rpm_check_signature (&rpm, o->key, p->location, e.path, &lib);
+    rc = rpm_check_signature (&rpm, o->key, p->location, o->library, e.path,
+                              &lib);
   if (rc == 0)
     rc = build_id_of (lib.data, lib.len, e.path, e.build_id);
   snprintf (e.soname, sizeof e.soname, "%s", o->library);

@@ -14,7 +14,6 @@
 #include "tool.h"
 
 #define MAX_LIBRARY ((size_t)1 << 30)
-#define MAX_LINKS 8
 
 struct member
 {
@@ -125,10 +124,8 @@ find_path (const struct members *m, const char *path)
   return NULL;
 }
 
-/* "/usr/lib64/../lib/./x" -> "/usr/lib/x", in place: the package lists its
-   members by such plain paths.  */
-static void
-normalize (char *path)
+void
+path_normalize (char *path)
 {
   char *out = path;
   const char *in = path;
@@ -162,14 +159,14 @@ resolve (const struct members *m, const char *soname)
     if (strcmp (base + 1, soname) == 0)
       hit = &m->v[i];
   }
-  for (int hops = 0; hit && hit->link && hops < MAX_LINKS; hops++) {
+  for (int hops = 0; hit && hit->link && hops < MAX_SYMLINK_HOPS; hops++) {
     char dir[4096], target[4096];
     snprintf (dir, sizeof dir, "%s", hit->path);
     if (hit->link[0] == '/')
       snprintf (target, sizeof target, "%s", hit->link);
     else
       snprintf (target, sizeof target, "%s/%s", dirname (dir), hit->link);
-    normalize (target);
+    path_normalize (target);
     hit = find_path (m, target);
   }
   return hit && !hit->link ? hit : NULL;

@@ -1,8 +1,10 @@
 /* What librpm does for the catalog tool: version order, and the signature
    of a package held in memory against one OpenPGP key.  */
 #include <stdio.h>
+#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <rpm/header.h>
@@ -68,20 +70,62 @@ verdict (rpmRC rc, Header h)
   }
 }
 
-/* The signed header lists each file's digest: the library taken from the
-   payload must be the one the signer shipped.  */
+/* The index of the regular file SONAME leads to, in the signed header's
+   file list; -1 when it leads nowhere or to several files.  */
+static int
+signed_target (rpmfiles files, const char *soname)
+{
+  int ix = -1;
+  for (int i = 0; i < (int)rpmfilesFC (files); i++)
+    if (strcmp (rpmfilesBN (files, i), soname) == 0) {
+      if (ix >= 0)
+        return -1;
+      ix = i;
+    }
+  for (int hops = 0; ix >= 0 && S_ISLNK (rpmfilesFMode (files, ix)); hops++) {
+    const char *link = rpmfilesFLink (files, ix);
+    char *from = rpmfilesFN (files, ix), target[4096];
+    if (hops == MAX_SYMLINK_HOPS || !link || !*link || !from) {
+      free (from);
+      return -1;
+    }
+    if (link[0] == '/')
+      snprintf (target, sizeof target, "%s", link);
+    else
+      snprintf (target, sizeof target, "%s/%s", dirname (from), link);
+    free (from);
+    path_normalize (target);
+    ix = rpmfilesFindFN (files, target);
+  }
+  return ix >= 0 && S_ISREG (rpmfilesFMode (files, ix)) ? ix : -1;
+}
+
+static int
+strong_digest (int algo)
+{
+  return algo == PGPHASHALGO_SHA256 || algo == PGPHASHALGO_SHA384
+         || algo == PGPHASHALGO_SHA512;
+}
+
+/* The payload is not signed, only the header, which lists every file with
+   its link target and digest: the library taken from the payload must be
+   the file the signer's header leads to, with the signed content.  */
 static const char *
-file_mismatch (Header h, const char *path, const struct buffer *content)
+unsigned_library (Header h, const char *soname, const char *path,
+                  const struct buffer *content)
 {
   rpmfiles files = rpmfilesNew (NULL, h, RPMTAG_BASENAMES, RPMFI_FLAGS_QUERY);
-  int ix = files ? rpmfilesFindFN (files, path) : -1;
+  int ix = files ? signed_target (files, soname) : -1;
+  char *signed_path = ix >= 0 ? rpmfilesFN (files, ix) : NULL;
   int algo = 0;
   size_t len = 0;
   const unsigned char *want
       = ix >= 0 ? rpmfilesFDigest (files, ix, &algo, &len) : NULL;
   const char *why = NULL;
-  if (!want || !len)
-    why = "the signed header lists no digest for the library";
+  if (!signed_path || strcmp (signed_path, path) != 0)
+    why = "the payload's library is not the file the signed header names";
+  else if (!want || !len || !strong_digest (algo))
+    why = "the signed header lists no SHA-2 digest for the library";
   else {
     DIGEST_CTX ctx = rpmDigestInit (algo, RPMDIGEST_NONE);
     void *got = NULL;
@@ -94,13 +138,14 @@ file_mismatch (Header h, const char *path, const struct buffer *content)
       why = "the library in the payload does not match the signed header";
     free (got);
   }
+  free (signed_path);
   rpmfilesFree (files);
   return why;
 }
 
 int
 rpm_check_signature (const struct buffer *rpm, const char *key_file,
-                     const char *label, const char *path,
+                     const char *label, const char *soname, const char *path,
                      const struct buffer *content)
 {
   static int configured;
@@ -120,7 +165,7 @@ rpm_check_signature (const struct buffer *rpm, const char *key_file,
   rpmRC rc = fd ? rpmReadPackageFile (ts, fd, label, &h) : RPMRC_FAIL;
   const char *why = verdict (rc, h);
   if (!why)
-    why = file_mismatch (h, path, content);
+    why = unsigned_library (h, soname, path, content);
   headerFree (h);
   if (fd)
     Fclose (fd);

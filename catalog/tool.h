@@ -39,12 +39,20 @@ void repo_packages_free (struct repo_package *p, size_t n);
 int payload_extract (const struct buffer *rpm, const char *soname,
                      struct buffer *library, char *path, size_t path_size);
 
+/* How many symbolic links the library's name may go through.  */
+#define MAX_SYMLINK_HOPS 8
+
+/* "/usr/lib64/../lib/./x" -> "/usr/lib/x", in place; PATH is absolute.
+   Packages list their files by such plain paths.  */
+void path_normalize (char *path);
+
 /* rpmcheck.c: librpm.  RPM must carry a header signature made with the
-   key in KEY_FILE, and its signed header must give PATH the digest of
-   CONTENT (the library as read from the payload).  */
+   key in KEY_FILE; in its signed header, SONAME must lead (through its
+   symbolic links) to the regular file PATH, and PATH must have a SHA-2
+   digest equal to CONTENT's (the library as read from the payload).  */
 int rpm_check_signature (const struct buffer *rpm, const char *key_file,
-                         const char *label, const char *path,
-                         const struct buffer *content);
+                         const char *label, const char *soname,
+                         const char *path, const struct buffer *content);
 int rpm_evr_compare (const char *a, const char *b);
 
 /* The subcommands.  */

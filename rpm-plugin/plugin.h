@@ -37,8 +37,11 @@ struct plugin_state
   struct ulp_catalog catalog;
 };
 
-/* Reads the build-ID catalogs of S's root and of $ULP_CATALOG_DIR before
-   the transaction, while those of packages to be erased are still there.  */
+/* Sets S's catalog directory: %{ulp_catalog_dir} in S's root.  */
+void plugin_find_catalogs (struct plugin_state *s);
+/* Reads the build-ID catalogs of that directory and of $ULP_CATALOG_DIR:
+   before the transaction while those of packages to be erased are still
+   there, and again after it for those just installed.  */
 void plugin_read_catalogs (struct plugin_state *s);
 
 /* Applies and reverts what S noted, in a worker process with a deadline

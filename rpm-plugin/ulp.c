@@ -255,11 +255,12 @@ ulp_tsm_pre (rpmPlugin plugin, rpmts ts)
   }
   const char *root = rpmtsRootDir (ts);
   snprintf (s->root, sizeof s->root, "%s", root && *root ? root : "/");
-  plugin_read_catalogs (s);
+  plugin_find_catalogs (s);
   if (note_erasures (s, ts) < 0) {
     rpmlog (RPMLOG_WARNING, "ulp: out of memory; no livepatch applied\n");
     s->skip = 1;
-  }
+  } else if (s->n)
+    plugin_read_catalogs (s); /* an erased package may take its own along */
   return RPMRC_OK;
 }
 
@@ -284,10 +285,11 @@ ulp_psm_pre (rpmPlugin plugin, rpmte te)
 static rpmRC
 ulp_scriptlet_fork_post (rpmPlugin plugin, const char *path, int type)
 {
-  (void)plugin;
   (void)path;
   (void)type;
-  setenv ("ULP_RPM_PLUGIN", "1", 1);
+  const struct plugin_state *s = state_of (plugin);
+  if (s && !s->skip)
+    setenv ("ULP_RPM_PLUGIN", "1", 1);
   return RPMRC_OK;
 }
 

@@ -63,8 +63,48 @@ step_timeout (const struct plugin_state *s)
   return left < LONGEST_STEP ? left : LONGEST_STEP;
 }
 
+/* Whether an installed package on LP's target ships a container with patch
+   ID (a reinstall, or a container carried over unchanged by an upgrade):
+   that patch is the new package's now, not a leftover to revert.  */
+static int
+carried_over (const struct plugin_state *s, const struct livepatch *lp,
+              const uint8_t *id)
+{
+  for (size_t i = 0; i < s->n; i++) {
+    const struct livepatch *new = &s->lp[i];
+    if (new->erased || !new->done || strcmp (new->target, lp->target) != 0)
+      continue;
+    for (size_t j = 0; j < new->nfiles; j++) {
+      struct ulp_container c;
+      if (ulp_container_open (new->files[j], &c) < 0)
+        continue;
+      int same = memcmp (c.meta.id, id, sizeof c.meta.id) == 0;
+      ulp_container_free (&c);
+      if (same)
+        return 1;
+    }
+  }
+  return 0;
+}
+
+/* Moves the old containers whose patches are leftovers to the front of
+   LP->old; returns their number.  */
+static size_t
+leftovers (const struct plugin_state *s, struct livepatch *lp)
+{
+  size_t kept = 0;
+  for (size_t i = 0; i < lp->nold; i++) {
+    if (carried_over (s, lp, lp->old[i].meta.id))
+      continue;
+    struct ulp_container keep = lp->old[i];
+    lp->old[i] = lp->old[kept];
+    lp->old[kept++] = keep;
+  }
+  return kept;
+}
+
 static void
-deliver_one (const struct plugin_state *s, const struct livepatch *lp, int fd)
+deliver_one (const struct plugin_state *s, struct livepatch *lp, int fd)
 {
   char component[128];
   struct ulp_delivery d = { .package = lp->nevra,
@@ -93,7 +133,9 @@ deliver_one (const struct plugin_state *s, const struct livepatch *lp, int fd)
   d.replaced = lp->erased && replaced (s, lp);
   if (lp->erased && lp->nold) {
     d.revert = lp->old;
-    d.nrevert = lp->nold;
+    d.nrevert = d.replaced ? leftovers (s, lp) : lp->nold;
+    if (!d.nrevert)
+      return;
   } else if (lp->erased && !d.replaced)
     d.revert_library = lp->target;
   else if (lp->erased)
@@ -111,8 +153,8 @@ deliver_one (const struct plugin_state *s, const struct livepatch *lp, int fd)
 
 /* A catalog that cannot be read only costs the report its package names.
    Entries read again replace the earlier ones.  */
-static void
-load_catalogs (struct plugin_state *s)
+void
+plugin_read_catalogs (struct plugin_state *s)
 {
   ulp_catalog_read_dir (s->catalog_dir, &s->catalog);
   ulp_catalog_read_dir (NULL, &s->catalog);
@@ -129,7 +171,7 @@ worker (struct plugin_state *s, int fd)
   signal (SIGCHLD, SIG_DFL);
   signal (SIGPIPE, SIG_IGN);
   openlog ("ulp-rpm-plugin", LOG_PID, LOG_DAEMON);
-  load_catalogs (s); /* with those of packages just installed */
+  plugin_read_catalogs (s); /* with those of packages just installed */
   dprintf (fd, "D%zu catalog entries from %s and $ULP_CATALOG_DIR\n",
            s->catalog.n, s->catalog_dir);
   for (int erased = 0; erased <= 1; erased++)
@@ -165,7 +207,7 @@ relay (int fd, double deadline)
     int ready = poll (&p, 1, left_ms);
     if (ready < 0 && errno == EINTR)
       continue;
-    if (ready == 0)
+    if (ready <= 0)
       return -1;
     ssize_t n = read (fd, buf + used, sizeof buf - 1 - used);
     if (n < 0 && errno == EINTR)
@@ -190,7 +232,7 @@ relay (int fd, double deadline)
 }
 
 void
-plugin_read_catalogs (struct plugin_state *s)
+plugin_find_catalogs (struct plugin_state *s)
 {
   char *dir = rpmExpand ("%{?ulp_catalog_dir}", NULL);
   int slash = s->root[strlen (s->root) - 1] == '/';
@@ -198,7 +240,6 @@ plugin_read_catalogs (struct plugin_state *s)
             (int)(strlen (s->root) - slash), s->root,
             dir && *dir ? dir : ULP_DEFAULT_CATALOG_DIR);
   free (dir);
-  load_catalogs (s);
 }
 
 void

@@ -229,3 +229,17 @@ teardown() {
   assert_output --partial "demo-livepatches-1-1.x86_64: patched 3, skipped 0, failed 0"
   log_is odd "original v2" "livepatch 1"
 }
+
+@test "rpm --reinstall of the installed livepatch package: its patches stay applied" {
+  root_with_library
+  rpm_quiet --root "$R" -i "$PKG"/root/good/demo-livepatches-1-*.rpm
+  run rpm_quiet --root "$R" --reinstall "$PKG"/root/good/demo-livepatches-1-*.rpm
+  assert_success
+  assert_output --partial "demo-livepatches-1-1.x86_64: patched 2, skipped 0, failed 0"
+  refute_output --partial "reverted"
+  sleep 0.2
+  log_is old "original v1" "livepatch 1"
+  log_is new "original v2" "livepatch 1"
+  run "$ULP" patches -p "$old"
+  assert_output --partial "libdemo_1.0-1_livepatch1"
+}
