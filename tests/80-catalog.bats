@@ -227,17 +227,40 @@ gpg_key() {
   GNUPGHOME=$W/$1.gnupg gpg --armor --export "$1@example.org" >"$W/$1.asc"
 }
 
+# sign KEY RPM...: rpmsign with gpg_key KEY.
+sign() {
+  local key=$1
+  shift
+  GNUPGHOME=$W/$key.gnupg rpmsign --define "__gpg $(command -v gpg)" \
+    --define "_gpg_name $key@example.org" --addsign "$@" </dev/null >/dev/null 2>&1
+}
+
+# splice HEADER_RPM PAYLOAD_RPM OUT: the lead, signature and header of the
+# first package with the payload of the second, as a hostile mirror could
+# serve them (the signature covers the header only).
+splice() {
+  python3 - "$@" <<'PY'
+import struct, sys
+def split(path):
+    data = open(path, "rb").read()
+    off = 96                                   # the lead
+    for pad in (True, False):                  # signature header, then header
+        count, size = struct.unpack(">II", data[off + 8:off + 16])
+        off += 16 + 16 * count + size
+        if pad:
+            off += -off % 8
+    return data[:off], data[off:]
+head, _ = split(sys.argv[1])
+_, payload = split(sys.argv[2])
+open(sys.argv[3], "wb").write(head + payload)
+PY
+}
+
 @test "--key: packages signed with that OpenPGP key pass; unsigned or signed by another key, refused" {
   gpg_key vendor
   gpg_key stranger
   mkdir -p "$W/repo"
   cp "$RPMS"/libdemo-1.0-{1,2,3,4}.x86_64.rpm "$W/repo/"
-  sign() { # KEY RPM...
-    local key=$1
-    shift
-    GNUPGHOME=$W/$key.gnupg rpmsign --define "__gpg $(command -v gpg)" \
-      --define "_gpg_name $key@example.org" --addsign "$@" </dev/null >/dev/null 2>&1
-  }
   sign vendor "$W/repo"/libdemo-1.0-{1,2}.x86_64.rpm
   sign stranger "$W/repo"/libdemo-1.0-4.x86_64.rpm
   createrepo_c -q "$W/repo" >/dev/null
@@ -247,6 +270,23 @@ gpg_key() {
   assert_output --partial "ulp-catalog: libdemo-1.0-4.x86_64: libdemo-1.0-4.x86_64.rpm: signed with a key other than the one given"
   assert_line --partial "2 new, 0 up to date, 2 failed"
   [ -f "$W/libs/1.0-1/libdemo.so.1" ] && [ -f "$W/libs/1.0-2/libdemo.so.1" ]
+}
+
+@test "--key: a signed header with another package's payload is refused" {
+  gpg_key vendor
+  mkdir -p "$W/repo"
+  cp "$RPMS"/libdemo-1.0-{1,2}.x86_64.rpm "$W/"
+  sign vendor "$W"/libdemo-1.0-{1,2}.x86_64.rpm
+  cp "$W/libdemo-1.0-1.x86_64.rpm" "$W/repo/"
+  splice "$W/libdemo-1.0-2.x86_64.rpm" "$RPMS/libdemo-1.0-3.x86_64.rpm" "$W/repo/libdemo-1.0-2.x86_64.rpm"
+  createrepo_c -q "$W/repo" >/dev/null
+  run download --repo "file://$W/repo" --key "$W/vendor.asc"
+  assert_failure
+  assert_output --partial "ulp-catalog: libdemo-1.0-2.x86_64: libdemo-1.0-2.x86_64.rpm: the library in the payload does not match the signed header"
+  assert_line --partial "1 new, 0 up to date, 1 failed"
+  refute [ -e "$W/libs/1.0-2" ]
+  run grep -c "0:1.0-2" "$W/libdemo.catalog"
+  assert_output 0
 }
 
 # author DIR N: an authoring directory from spec-templates for livepatch N.
