@@ -149,6 +149,18 @@ path_normalize (char *path)
   *out = '\0';
 }
 
+void
+link_target (const char *from, const char *link, char *out, size_t size)
+{
+  char dir[4096];
+  snprintf (dir, sizeof dir, "%s", from);
+  if (link[0] == '/')
+    snprintf (out, size, "%s", link);
+  else
+    snprintf (out, size, "%s/%s", dirname (dir), link);
+  path_normalize (out);
+}
+
 /* The regular file the library's name leads to.  */
 static const struct member *
 resolve (const struct members *m, const char *soname)
@@ -160,13 +172,8 @@ resolve (const struct members *m, const char *soname)
       hit = &m->v[i];
   }
   for (int hops = 0; hit && hit->link && hops < MAX_SYMLINK_HOPS; hops++) {
-    char dir[4096], target[4096];
-    snprintf (dir, sizeof dir, "%s", hit->path);
-    if (hit->link[0] == '/')
-      snprintf (target, sizeof target, "%s", hit->link);
-    else
-      snprintf (target, sizeof target, "%s/%s", dirname (dir), hit->link);
-    path_normalize (target);
+    char target[4096];
+    link_target (hit->path, hit->link, target, sizeof target);
     hit = find_path (m, target);
   }
   return hit && !hit->link ? hit : NULL;

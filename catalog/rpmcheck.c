@@ -1,7 +1,6 @@
 /* What librpm does for the catalog tool: version order, and the signature
    of a package held in memory against one OpenPGP key.  */
 #include <stdio.h>
-#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -89,12 +88,8 @@ signed_target (rpmfiles files, const char *soname)
       free (from);
       return -1;
     }
-    if (link[0] == '/')
-      snprintf (target, sizeof target, "%s", link);
-    else
-      snprintf (target, sizeof target, "%s/%s", dirname (from), link);
+    link_target (from, link, target, sizeof target);
     free (from);
-    path_normalize (target);
     ix = rpmfilesFindFN (files, target);
   }
   return ix >= 0 && S_ISREG (rpmfilesFMode (files, ix)) ? ix : -1;

@@ -45,6 +45,9 @@ int payload_extract (const struct buffer *rpm, const char *soname,
 /* "/usr/lib64/../lib/./x" -> "/usr/lib/x", in place; PATH is absolute.
    Packages list their files by such plain paths.  */
 void path_normalize (char *path);
+/* Where the symbolic link FROM, holding LINK, points: a plain absolute
+   path in OUT.  */
+void link_target (const char *from, const char *link, char *out, size_t size);
 
 /* rpmcheck.c: librpm.  RPM must carry a header signature made with the
    key in KEY_FILE; in its signed header, SONAME must lead (through its

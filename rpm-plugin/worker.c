@@ -63,27 +63,35 @@ step_timeout (const struct plugin_state *s)
   return left < LONGEST_STEP ? left : LONGEST_STEP;
 }
 
-/* Whether an installed package on LP's target ships a container with patch
-   ID (a reinstall, or a container carried over unchanged by an upgrade):
-   that patch is the new package's now, not a leftover to revert.  */
-static int
+/* The patch ids of the containers installed packages ship for LP's target
+   (a reinstall, or an upgrade that carries a container over unchanged):
+   those patches are the new package's now, not leftovers to revert.  */
+static size_t
 carried_over (const struct plugin_state *s, const struct livepatch *lp,
-              const uint8_t *id)
+              uint8_t (*ids)[ULP_ID_LEN], size_t max)
 {
+  size_t n = 0;
   for (size_t i = 0; i < s->n; i++) {
     const struct livepatch *new = &s->lp[i];
     if (new->erased || !new->done || strcmp (new->target, lp->target) != 0)
       continue;
-    for (size_t j = 0; j < new->nfiles; j++) {
+    for (size_t j = 0; j < new->nfiles &&n < max; j++) {
       struct ulp_container c;
       if (ulp_container_open (new->files[j], &c) < 0)
         continue;
-      int same = memcmp (c.meta.id, id, sizeof c.meta.id) == 0;
+      memcpy (ids[n++], c.meta.id, ULP_ID_LEN);
       ulp_container_free (&c);
-      if (same)
-        return 1;
     }
   }
+  return n;
+}
+
+static int
+among (const uint8_t *id, uint8_t (*ids)[ULP_ID_LEN], size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (memcmp (ids[i], id, ULP_ID_LEN) == 0)
+      return 1;
   return 0;
 }
 
@@ -92,14 +100,20 @@ carried_over (const struct plugin_state *s, const struct livepatch *lp,
 static size_t
 leftovers (const struct plugin_state *s, struct livepatch *lp)
 {
+  size_t max = 0;
+  for (size_t i = 0; i < s->n; i++)
+    max += s->lp[i].erased ? 0 : s->lp[i].nfiles;
+  uint8_t (*ids)[ULP_ID_LEN] = calloc (max ? max : 1, ULP_ID_LEN);
+  size_t nids = ids ? carried_over (s, lp, ids, max) : 0;
   size_t kept = 0;
   for (size_t i = 0; i < lp->nold; i++) {
-    if (carried_over (s, lp, lp->old[i].meta.id))
+    if (among (lp->old[i].meta.id, ids, nids))
       continue;
     struct ulp_container keep = lp->old[i];
     lp->old[i] = lp->old[kept];
     lp->old[kept++] = keep;
   }
+  free (ids);
   return kept;
 }
 
