@@ -167,3 +167,18 @@ ulp_proc_name (pid_t pid, char *buf, size_t len)
   buf[strcspn (buf, "\n")] = '\0';
   return 0;
 }
+
+char
+ulp_proc_thread_state (pid_t tid)
+{
+  char file[64], stat[512] = "";
+  snprintf (file, sizeof file, "/proc/%d/stat", (int)tid);
+  FILE *f = fopen (file, "re");
+  if (!f)
+    return '\0';
+  if (!fgets (stat, sizeof stat, f))
+    stat[0] = '\0';
+  fclose (f);
+  const char *end = strrchr (stat, ')'); /* the name may hold anything */
+  return end && end[1] == ' ' && end[2] ? end[2] : '\0';
+}

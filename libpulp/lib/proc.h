@@ -36,5 +36,8 @@ const char *ulp_basename (const char *path);
 int ulp_proc_pids (pid_t **pids, size_t *n);
 int ulp_proc_tids (pid_t pid, pid_t **tids, size_t *n);
 int ulp_proc_name (pid_t pid, char *buf, size_t len);
+/* The state letter of thread TID in /proc/TID/stat (R, S, D, T, t, Z, X,
+   ...), or '\0' when the thread is gone.  */
+char ulp_proc_thread_state (pid_t tid);
 
 #endif

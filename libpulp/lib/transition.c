@@ -101,6 +101,15 @@ find_thread (struct ulp_job *job, pid_t tid)
   return NULL;
 }
 
+/* The kernel refuses to trace a thread that has exited but is not yet
+   reaped (EPERM, as for one traced by someone else).  */
+static int
+thread_exiting (pid_t tid)
+{
+  char state = ulp_proc_thread_state (tid);
+  return state == '\0' || state == 'Z' || state == 'X';
+}
+
 /* Seizes every thread not yet traced; returns how many were new.  */
 static int
 seize_new_threads (struct ulp_job *job)
@@ -114,7 +123,7 @@ seize_new_threads (struct ulp_job *job)
     if (find_thread (job, tids[i]))
       continue;
     if (ptrace (PTRACE_SEIZE, tids[i], 0, PTRACE_O_TRACECLONE) != 0) {
-      if (errno == ESRCH)
+      if (errno == ESRCH || (errno == EPERM && thread_exiting (tids[i])))
         continue;
       int saved = errno;
       free (tids);
@@ -723,21 +732,13 @@ laggards (struct ulp_job *job)
   buf[0] = '\0';
   for (size_t i = 0; i < job->nthreads && used + 40 < sizeof buf; i++) {
     struct ulp_thread *t = &job->threads[i];
-    char file[64], stat[512] = "";
     if (t->gone || t->stopped)
       continue;
-    snprintf (file, sizeof file, "/proc/%d/stat", (int)t->tid);
-    FILE *f = fopen (file, "re");
-    if (f) {
-      if (!fgets (stat, sizeof stat, f))
-        stat[0] = '\0';
-      fclose (f);
-    }
-    const char *state = strrchr (stat, ')');
+    char state = ulp_proc_thread_state (t->tid);
     used += (size_t)snprintf (buf + used, sizeof buf - used, "%sthread %d %s%c",
                               used ? ", " : "", (int)t->tid,
                               t->interrupted ? "" : "uninterrupted ",
-                              state && state[1] ? state[2] : '?');
+                              state ? state : '?');
   }
   return buf;
 }
