@@ -26,7 +26,7 @@ struct plugin_state
   struct livepatch *lp;
   size_t n;
   int skip;
-  char root[PATH_MAX];
+  char root[PATH_MAX]; /* rpm --root, without trailing '/': "" for / */
   /* CLOCK_MONOTONIC seconds after which the worker starts no new step,
      well before the deadline after which it is killed.  */
   double budget_end;

@@ -118,13 +118,9 @@ collect_containers (struct livepatch *lp, Header h)
 static int
 prefix_root (struct livepatch *lp, const char *root)
 {
-  if (strcmp (root, "/") == 0)
-    return 0;
-  size_t n = strlen (root);
-  int slash = root[n - 1] == '/';
-  for (size_t i = 0; i < lp->nfiles; i++) {
+  for (size_t i = 0; *root && i < lp->nfiles; i++) {
     char *p;
-    if (asprintf (&p, "%.*s%s", (int)(n - slash), root, lp->files[i]) < 0)
+    if (asprintf (&p, "%s%s", root, lp->files[i]) < 0)
       return -1;
     free (lp->files[i]);
     lp->files[i] = p;
@@ -254,7 +250,9 @@ ulp_tsm_pre (rpmPlugin plugin, rpmts ts)
     return RPMRC_OK;
   }
   const char *root = rpmtsRootDir (ts);
-  snprintf (s->root, sizeof s->root, "%s", root && *root ? root : "/");
+  snprintf (s->root, sizeof s->root, "%s", root ? root : "");
+  for (size_t n = strlen (s->root); n && s->root[n - 1] == '/'; n--)
+    s->root[n - 1] = '\0';
   plugin_find_catalogs (s);
   if (note_erasures (s, ts) < 0) {
     rpmlog (RPMLOG_WARNING, "ulp: out of memory; no livepatch applied\n");

@@ -249,9 +249,7 @@ void
 plugin_find_catalogs (struct plugin_state *s)
 {
   char *dir = rpmExpand ("%{?ulp_catalog_dir}", NULL);
-  int slash = s->root[strlen (s->root) - 1] == '/';
-  snprintf (s->catalog_dir, sizeof s->catalog_dir, "%.*s%s",
-            (int)(strlen (s->root) - slash), s->root,
+  snprintf (s->catalog_dir, sizeof s->catalog_dir, "%s%s", s->root,
             dir && *dir ? dir : ULP_DEFAULT_CATALOG_DIR);
   free (dir);
 }
