@@ -28,7 +28,7 @@ HEADERS := $(wildcard libpulp/lib/*.h libpulp/tool/*.h libpulp/include/ulp/*.h)
 BUILD_DEPS := gcc make libelf-dev libssl-dev librpm-dev rpm libsolv-dev libsolvext-dev \
   libarchive-dev libcurl4-openssl-dev
 TEST_DEPS := bats bats-assert bats-support python3 binutils gdb procps groff-base openssl \
-  zypper createrepo-c rpm2cpio gnupg curl xz-utils
+  zypper createrepo-c rpm2cpio gnupg curl xz-utils file
 FUZZ_DEPS := clang libclang-rt-14-dev
 
 .PHONY: all deps test-deps fixtures check demo demo-tool bench fuzz install clean format
@@ -48,9 +48,10 @@ $(B)/ulp: $(TOOL_OBJ) $(B)/libulp.a
 	$(CC) $(CFLAGS) -o $@ $(TOOL_OBJ) $(B)/libulp.a -lelf -lcrypto
 
 # The %post helper and the rpm plugin: the same library as the tool.
-$(B)/ulp_post_hook: helpers/ulp_post_hook.c $(B)/libulp.a $(HEADERS)
+HELPER_SRC := $(wildcard helpers/*.c)
+$(B)/ulp_post_hook: $(HELPER_SRC) helpers/post_hook.h $(B)/libulp.a $(HEADERS)
 	$(CC) $(STRICT) $(CFLAGS) $(CPPFLAGS) -DULP_LIBDIR='"$(RPM_LIBDIR)"' \
-	  -o $@ $< $(B)/libulp.a -lelf -lcrypto
+	  -o $@ $(HELPER_SRC) $(B)/libulp.a -lelf -lcrypto
 
 # Only ulp_hooks is exported: the library's symbols stay out of rpm's way.
 PLUGIN_SRC := $(wildcard rpm-plugin/*.c)

@@ -6,7 +6,9 @@
        replaces every patch on library TARGET with the containers in DIR
        (default LIBDIR/ulp/PACKAGE/VERSION), in one stop per process;
      ulp_post_hook remove PACKAGE VERSION TARGET
-       reverts every patch on library TARGET.
+       reverts every patch on library TARGET;
+     ulp_post_hook transaction ...
+       the rpm plugin's worker (transaction.c).
 
    It never fails the package's scriptlet: problems are logged (stdout and
    syslog) and it exits 0; only a malformed call exits 2.  */
@@ -20,6 +22,7 @@
 
 #include "delivery.h"
 #include "error.h"
+#include "post_hook.h"
 
 #ifndef ULP_LIBDIR
 #define ULP_LIBDIR "/usr/lib64"
@@ -118,12 +121,12 @@ deliver (const struct request *r)
   glob_t g = { 0 };
   char pattern[PATH_MAX + 8];
   struct ulp_catalog catalog = { NULL, 0 };
-  struct ulp_delivery d = {
-    .package = r->package, .timeout = 30, .catalog = &catalog, .log = say
-  };
-  if (r->remove)
-    d.revert_library = r->target;
-  else {
+  struct ulp_delivery d = { .package = r->package,
+                            .target = r->target,
+                            .timeout = 30,
+                            .catalog = &catalog,
+                            .log = say };
+  if (!r->remove) {
     snprintf (pattern, sizeof pattern, "%s/*.so", r->dir);
     if (glob (pattern, 0, NULL, &g) != 0) {
       note (r, "no container found; nothing applied");
@@ -149,6 +152,8 @@ int
 main (int argc, char **argv)
 {
   struct request r = { 0 };
+  if (argc > 1 && strcmp (argv[1], "transaction") == 0)
+    return run_transaction (argc - 1, argv + 1);
   if (parse (argc, argv, &r) < 0) {
     fprintf (stderr, "usage: ulp_post_hook [install] PACKAGE VERSION TARGET "
                      "[DIR]\n       ulp_post_hook remove PACKAGE VERSION "

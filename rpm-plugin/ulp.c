@@ -4,14 +4,16 @@
    A livepatch package provides ulp-livepatch(TARGET), TARGET being the file
    name of the library it patches, and installs its containers under a
    .../ulp/ directory.  Before anything is installed or erased (tsm_pre)
-   the plugin notes each such package to be erased and reads its
-   containers, while their files are still the old ones; it notes each one
-   installed as rpm processes it (psm_pre).  After the transaction
-   (tsm_post) it asks rpm which of them went through, and a worker process
-   applies what was installed (replacing all earlier patches on the target, one
-   stop per process) and reverts what was erased.  The transaction never fails
-   or hangs because of it: the worker has a deadline and every problem is only
-   logged.  */
+   the plugin notes each such package to be erased (and reads the build-ID
+   catalogs while theirs are still there); it notes each one installed as
+   rpm processes it (psm_pre).  After the transaction (tsm_post) it asks
+   rpm which of them went through, and spawns the helper, which applies
+   what was installed (replacing all earlier patches on the target, one stop
+   per process) and reverts what was erased.  The transaction never fails
+   or hangs because of it: the helper has a deadline and every problem is
+   only logged.  With --root other than /, nothing is patched unless
+   %_ulp_patch_from_root is 1: the processes running are the host's, not
+   the root's.  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,7 @@
 #include <rpm/rpmfiles.h>
 #include <rpm/rpmtag.h>
 #include <rpm/rpmlog.h>
+#include <rpm/rpmmacro.h>
 #include <rpm/rpmte.h>
 #include <rpm/rpmts.h>
 
@@ -48,7 +51,6 @@ livepatch_free (struct livepatch *lp)
   for (size_t i = 0; i < lp->nfiles; i++)
     free (lp->files[i]);
   free (lp->files);
-  ulp_containers_free (lp->old, lp->nold);
 }
 
 static void
@@ -128,24 +130,6 @@ prefix_root (struct livepatch *lp, const char *root)
   return 0;
 }
 
-/* The files of a package being erased are gone after the transaction, or
-   replaced by a newer package's of the same name: what its patches are is
-   read before anything changes.  Without them, everything on the
-   target library is reverted instead.  */
-static void
-read_old_containers (struct livepatch *lp)
-{
-  if (lp->nfiles
-      && ulp_containers_prepare (lp->files, lp->nfiles, 1, &lp->old) == 0)
-    lp->nold = lp->nfiles;
-  else if (lp->nfiles)
-    rpmlog (RPMLOG_WARNING,
-            "ulp: %s: %s; if it is erased, all patches on %s are reverted; "
-            "if it is upgraded, the new package's patches replace its own "
-            "where they apply\n",
-            lp->nevra, ulp_error (), lp->target);
-}
-
 static int
 noted (const struct plugin_state *s, rpmte te)
 {
@@ -178,8 +162,6 @@ note_element (struct plugin_state *s, rpmte te, Header h)
   if (!lp->nevra || !lp->name || collect_containers (lp, h) < 0
       || prefix_root (lp, s->root) < 0)
     return -1;
-  if (lp->erased)
-    read_old_containers (lp);
   rpmlog (RPMLOG_DEBUG, "ulp: %s %s, livepatch for %s with %zu containers\n",
           lp->erased ? "erasing" : "installing", lp->nevra, lp->target,
           lp->nfiles);
@@ -257,8 +239,10 @@ ulp_tsm_pre (rpmPlugin plugin, rpmts ts)
   if (note_erasures (s, ts) < 0) {
     rpmlog (RPMLOG_WARNING, "ulp: out of memory; no livepatch applied\n");
     s->skip = 1;
-  } else if (s->n)
-    plugin_read_catalogs (s); /* an erased package may take its own along */
+  } else if (s->n) { /* an erased package may take its catalog along */
+    ulp_catalog_read_dir (s->catalog_dir, &s->catalog);
+    ulp_catalog_read_dir (NULL, &s->catalog);
+  }
   return RPMRC_OK;
 }
 
@@ -291,6 +275,22 @@ ulp_scriptlet_fork_post (rpmPlugin plugin, const char *path, int type)
   return RPMRC_OK;
 }
 
+/* An image or package build root (rpm --root) may hold containers nobody
+   vetted, and the processes running are the host's: they are patched from
+   a root only where the admin asks for it.  */
+static int
+root_allowed (const struct plugin_state *s)
+{
+  if (!s->root[0] || rpmExpandNumeric ("%{?_ulp_patch_from_root}") == 1)
+    return 1;
+  rpmlog (RPMLOG_NOTICE,
+          "ulp: --root %s: no running process patched (they are the "
+          "host's; define %%_ulp_patch_from_root 1 to patch them from the "
+          "root's packages)\n",
+          s->root);
+  return 0;
+}
+
 static rpmRC
 ulp_tsm_post (rpmPlugin plugin, rpmts ts, int res)
 {
@@ -302,7 +302,7 @@ ulp_tsm_post (rpmPlugin plugin, rpmts ts, int res)
   int work = 0;
   for (size_t i = 0; i < s->n; i++)
     work |= s->lp[i].done = went_through (&s->lp[i]);
-  if (!s->skip && work)
+  if (!s->skip && work && root_allowed (s))
     plugin_deliver (s);
   state_clear (s);
   return RPMRC_OK;

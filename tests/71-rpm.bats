@@ -202,7 +202,7 @@ teardown() {
   log_is new "original v2" "livepatch 1"
 }
 
-@test "rpm -U --notriggers and --noscripts: the old patches are read before the new files land" {
+@test "rpm -U --notriggers and --noscripts: the plugin still replaces and reverts" {
   root_with_library
   rpm_quiet --root "$R" -i "$PKG"/root/good/demo-livepatches-1-*.rpm
   run rpm_quiet --root "$R" -U --notriggers --noscripts "$PKG"/root/good/demo-livepatches-2-*.rpm
@@ -242,4 +242,94 @@ teardown() {
   log_is new "original v2" "livepatch 1"
   run "$ULP" patches -p "$old"
   assert_output --partial "libdemo_1.0-1_livepatch1"
+}
+
+# trace NAME PID: a debugger-like tracer holds PID; its pid in $TRACER.
+trace() {
+  "$PKG/tracer" "$2" >"$W/$1.tracer" &
+  TRACER=$!
+  PIDS+=("$TRACER")
+  for _ in $(seq 100); do
+    grep -q tracing "$W/$1.tracer" && return 0
+    sleep 0.02
+  done
+  fail "the tracer did not attach"
+}
+
+untrace() {
+  kill "$TRACER"
+  wait "$TRACER" 2>/dev/null || true
+}
+
+@test "an upgrade that fails in one process keeps the old fix there; erase then leaves nothing applied" {
+  root_with_library
+  rpm_quiet --root "$R" -i "$PKG"/root/good/demo-livepatches-1-*.rpm
+  log_is old "original v1" "livepatch 1"
+  trace old "$old"
+  run rpm_quiet --root "$R" -U "$PKG"/root/good/demo-livepatches-2-*.rpm
+  assert_success
+  assert_output --regexp "warning: ulp: demo-livepatches-2-1.x86_64: monitor \(pid $old, libdemo-1.0-1.x86_64\): FAILED .*libdemo_1.0-1_livepatch2.so"
+  assert_output --partial "monitor (pid $new, libdemo-1.0-2.x86_64): SUCCESS"
+  assert_output --partial "demo-livepatches-2-1.x86_64: patched 1, skipped 0, failed 1"
+  refute_output --partial "revert"
+  untrace
+  log_is old "original v1" "livepatch 1"
+  log_is new "original v2" "livepatch 1" "livepatch 2"
+  run "$ULP" patches -p "$old"
+  assert_output --partial "libdemo_1.0-1_livepatch1"
+  # Erasing reverts everything on the library, v1's fix included.
+  run rpm_quiet --root "$R" -e demo-livepatches
+  assert_success
+  assert_output --partial "monitor (pid $old, libdemo-1.0-1.x86_64): SUCCESS revert-all=libdemo.so.1"
+  assert_output --partial "demo-livepatches-2-1.x86_64: reverted 2, skipped 0, failed 0"
+  log_is old "original v1" "livepatch 1" "original v1"
+  log_is new "original v2" "livepatch 1" "livepatch 2" "original v2"
+}
+
+@test "the %post helper follows the same rule: failed upgrade keeps the old fix, erase leaves nothing" {
+  host_with_library
+  rpm_quiet "${DB[@]}" --noplugins -i "$PKG"/host/good/demo-livepatches-1-*.rpm
+  log_is old "original v1" "livepatch 1"
+  trace old "$old"
+  run rpm_quiet "${DB[@]}" --noplugins -U "$PKG"/host/good/demo-livepatches-2-*.rpm
+  assert_success
+  assert_output --regexp "ulp_post_hook: warning: demo-livepatches: monitor \(pid $old\): FAILED .*libdemo_1.0-1_livepatch2.so"
+  refute_output --partial "revert"
+  untrace
+  log_is old "original v1" "livepatch 1"
+  log_is new "original v2" "livepatch 1" "livepatch 2"
+  run rpm_quiet "${DB[@]}" --noplugins -e demo-livepatches
+  assert_success
+  assert_output --partial "ulp_post_hook: demo-livepatches: monitor (pid $old): SUCCESS revert-all=libdemo.so.1"
+  log_is old "original v1" "livepatch 1" "original v1"
+}
+
+@test "rpm --root without the admin's opt-in patches no running process, and says so" {
+  root_with_library
+  run rpm_quiet --root "$R" --define "_ulp_patch_from_root 0" -i "$PKG"/root/good/demo-livepatches-1-*.rpm
+  assert_success
+  assert_output --partial "ulp: --root $R: no running process patched"
+  assert_output --partial "%_ulp_patch_from_root"
+  refute_output --partial "SUCCESS"
+  run rpm --root "$R" -q demo-livepatches
+  assert_success
+  log_is old "original v1"
+  log_is new "original v2"
+}
+
+@test "the plugin runs the helper as a program of its own, and survives a missing one" {
+  root_with_library
+  printf '#!/bin/sh\necho "$PPID $*" >"%s"\nexec "%s" "$@"\n' "$W/helper.args" "$BUILD/ulp_post_hook" >"$W/wrap"
+  chmod +x "$W/wrap"
+  run rpm_quiet --root "$R" --define "_ulp_helper $W/wrap" -i "$PKG"/root/good/demo-livepatches-1-*.rpm
+  assert_success
+  assert_output --partial "monitor (pid $old, libdemo-1.0-1.x86_64): SUCCESS"
+  run cat "$W/helper.args"
+  assert_output --regexp "^[0-9]+ transaction [0-9.]+ $R/usr/share/ulp/catalog .* install demo-livepatches-1-1.x86_64 demo-livepatches libdemo.so.1 2 "
+  [ "$(cat "/proc/$(cut -d' ' -f1 "$W/helper.args")/comm" 2>/dev/null)" != ulp_post_hook ]
+  run rpm_quiet --root "$R" --define "_ulp_helper $W/no-such-helper" -e demo-livepatches
+  assert_success
+  assert_output --partial "ulp: cannot run $W/no-such-helper: No such file or directory; no livepatch applied"
+  run rpm --root "$R" -q demo-livepatches
+  assert_failure
 }

@@ -1,5 +1,6 @@
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
@@ -83,108 +84,66 @@ report (const struct ulp_delivery *d, int failure, const char *text)
     d->log (d->ctx, failure, line);
 }
 
+/* Whether every result of the process at I is about a container for
+   another build: a cumulative package carries one for every build of its
+   library, so only a process none of them matches is worth a line.  */
 static int
-is_build_mismatch (const char *line)
+only_other_builds (const struct ulp_results *r, size_t first, size_t end)
 {
-  static const char tail[] = ": build-ID mismatch";
-  size_t n = strlen (line), t = sizeof tail - 1;
-  return n > t && strcmp (line + n - t, tail) == 0;
-}
-
-/* Length of the "NAME (pid N)" a report line starts with.  */
-static size_t
-process_key (const char *line)
-{
-  const char *end = strstr (line, "): ");
-  return end ? (size_t)(end - line) + 1 : strlen (line);
-}
-
-static int
-same_process (const char *a, const char *b)
-{
-  size_t n = process_key (a);
-  return n == process_key (b) && strncmp (a, b, n) == 0;
-}
-
-/* A cumulative package carries a container for every build of its library:
-   that the builds a process does not run have no match says nothing.  Only
-   a process none of them matches is reported, once.  */
-static int
-worth_reporting (char **lines, size_t n, size_t i)
-{
-  if (!is_build_mismatch (lines[i]))
-    return 1;
-  for (size_t j = 0; j < n; j++)
-    if (j != i && same_process (lines[i], lines[j])
-        && (!is_build_mismatch (lines[j]) || j < i))
+  for (size_t i = first; i < end; i++)
+    if (!r->v[i].other_build)
       return 0;
   return 1;
 }
 
 static void
-count (struct ulp_trigger_summary *s, const char *line)
+report_result (const struct ulp_delivery *d, const struct ulp_result *r)
 {
-  if (strstr (line, "): SUCCESS "))
-    s->succeeded++;
-  else if (strstr (line, "): FAILED "))
-    s->failed++;
-  else
-    s->skipped++;
+  char line[1500];
+  ulp_result_format (r, line, sizeof line);
+  report (d, r->outcome == ULP_FAILED, line);
 }
 
-/* Passes the engine's lines in BUF on to the report, counting them.  */
-static int
-report_lines (const struct ulp_delivery *d, char *buf,
-              struct ulp_trigger_summary *s)
+/* Passes the results on to the report, one process at a time.  */
+static void
+report_results (const struct ulp_delivery *d, const struct ulp_results *r,
+                struct ulp_trigger_summary *s)
 {
-  size_t n = 0;
-  char **lines = NULL;
-  for (char *l = strtok (buf, "\n"); l; l = strtok (NULL, "\n")) {
-    char **grown = realloc (lines, (n + 1) * sizeof *lines);
-    if (!grown) {
-      free (lines);
-      return ulp_fail ("out of memory");
-    }
-    lines = grown;
-    lines[n++] = l;
-  }
-  for (size_t i = 0; i < n; i++) {
-    if (!worth_reporting (lines, n, i))
+  memset (s, 0, sizeof *s);
+  for (size_t first = 0, end; first < r->n; first = end) {
+    for (end = first + 1; end < r->n && r->v[end].pid == r->v[first].pid;)
+      end++;
+    if (only_other_builds (r, first, end)) {
+      struct ulp_result one = r->v[first];
+      snprintf (one.what, sizeof one.what, "%s", d->target);
+      snprintf (one.reason, sizeof one.reason,
+                "no container for the library build it runs (build-ID "
+                "mismatch)");
+      report_result (d, &one);
+      s->skipped++;
       continue;
-    char text[800];
-    size_t key = process_key (lines[i]);
-    if (is_build_mismatch (lines[i]))
-      snprintf (text, sizeof text,
-                "%.*s: SKIPPED no container for the "
-                "library build it runs (build-ID mismatch)",
-                (int)key, lines[i]);
-    else
-      snprintf (text, sizeof text, "%s", lines[i]);
-    report (d, strstr (text, "): FAILED ") != NULL, text);
-    count (s, text);
+    }
+    for (size_t i = first; i < end; i++) {
+      if (r->v[i].other_build)
+        continue;
+      report_result (d, &r->v[i]);
+      s->succeeded += r->v[i].outcome == ULP_SUCCESS;
+      s->skipped += r->v[i].outcome == ULP_SKIPPED;
+      s->failed += r->v[i].outcome == ULP_FAILED;
+    }
   }
-  free (lines);
-  return 0;
 }
 
 static int
 run_trigger (const struct ulp_delivery *d, struct ulp_container *c, size_t n,
-             const struct ulp_trigger_options *o,
-             struct ulp_trigger_summary *total)
+             const struct ulp_trigger_options *o, struct ulp_trigger_summary *s)
 {
-  char *buf = NULL;
-  size_t len = 0;
-  FILE *mem = open_memstream (&buf, &len);
-  if (!mem)
-    return ulp_fail ("out of memory");
-  struct ulp_trigger_summary ignored;
-  int rc = ulp_trigger (c, n, o, mem, &ignored);
-  if (fclose (mem) != 0 || !buf)
-    rc = ulp_fail ("out of memory");
-  else if (report_lines (d, buf, total) < 0)
-    rc = -1;
-  free (buf);
-  return rc < 0 ? -1 : 0;
+  struct ulp_results results;
+  if (ulp_trigger (c, n, o, &results) < 0)
+    return -1;
+  report_results (d, &results, s);
+  ulp_results_free (&results);
+  return 0;
 }
 
 static int
@@ -194,6 +153,7 @@ apply (const struct ulp_delivery *d, struct ulp_trigger_summary *s)
   if (ulp_containers_prepare (d->apply, d->napply, 0, &c) < 0)
     return -1;
   struct ulp_trigger_options o = { .revert_all = "target",
+                                   .revert_uncovered = 1,
                                    .timeout = d->timeout,
                                    .retries = 100,
                                    .report_unpatchable = 1,
@@ -206,18 +166,11 @@ apply (const struct ulp_delivery *d, struct ulp_trigger_summary *s)
 static int
 revert (const struct ulp_delivery *d, struct ulp_trigger_summary *s)
 {
-  struct ulp_trigger_options o = {
-    .revert = 1, .timeout = d->timeout, .retries = 100, .catalog = d->catalog
-  };
-  o.quiet = d->napply > 0 || d->replaced; /* then most are no-ops */
-  if (d->nrevert && run_trigger (d, d->revert, d->nrevert, &o, s) < 0)
-    return -1;
-  if (!d->revert_library)
-    return 0;
-  o.revert = 0;
-  o.quiet = 0;
-  o.report_unpatchable = 1;
-  o.revert_all = d->revert_library;
+  struct ulp_trigger_options o = { .revert_all = d->target,
+                                   .timeout = d->timeout,
+                                   .retries = 100,
+                                   .report_unpatchable = 1,
+                                   .catalog = d->catalog };
   return run_trigger (d, NULL, 0, &o, s);
 }
 
@@ -226,11 +179,7 @@ ulp_deliver (const struct ulp_delivery *d, struct ulp_trigger_summary *summary)
 {
   memset (summary, 0, sizeof *summary);
   ulp_clear_error ();
-  int rc = 0;
-  if (d->napply && apply (d, summary) < 0)
-    rc = -1;
-  else if (revert (d, summary) < 0)
-    rc = -1;
+  int rc = d->napply ? apply (d, summary) : revert (d, summary);
   if (rc < 0) {
     char why[700];
     snprintf (why, sizeof why, "no process patched: %s", ulp_error ());

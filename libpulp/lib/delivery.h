@@ -22,22 +22,19 @@ void ulp_livepatch_component (const char *package, char *out, size_t size);
    an unreadable file.  */
 int ulp_livepatch_enabled (const char *component);
 
+/* A cumulative livepatch package owns every patch on its target library:
+   installing it leaves each process mapping the library with exactly its
+   patches (earlier ones reverted in the same stop; where it has no
+   container for the build a process runs, earlier ones reverted all the
+   same), erasing it leaves nothing applied on the library.  A process
+   where a step fails keeps what it had.  */
 struct ulp_delivery
 {
   const char *package; /* NAME-VERSION-RELEASE, for the log */
-  /* Containers to apply, each after reverting all earlier patches on its
-     target library.  */
+  const char *target;  /* the library file name */
+  /* Containers to apply; none: an erasure.  */
   char *const *apply;
   size_t napply;
-  /* Containers read beforehand (their files may be gone by now) whose
-     patches are reverted.  */
-  struct ulp_container *revert;
-  size_t nrevert;
-  /* Set when a newer package replaced these in the same transaction: only
-     leftovers are reverted, quietly.  */
-  int replaced;
-  /* Reverts every patch on this library file name, no container needed.  */
-  const char *revert_library;
   double timeout;
   /* Names the package behind each process's build in the report, or NULL. */
   const struct ulp_catalog *catalog;

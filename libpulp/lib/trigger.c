@@ -1,5 +1,6 @@
 #include <ctype.h>
 #include <fnmatch.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -11,20 +12,17 @@
 #include "transition.h"
 #include "trigger.h"
 
-enum outcome
-{
-  PENDING,
-  SUCCESS,
-  SKIPPED,
-  FAILED
-};
+#define PENDING 0
+
+static const char other_build[] = "build-ID mismatch";
 
 struct item
 {
   const char *label;
   struct ulp_container *container;
-  enum outcome outcome;
+  enum ulp_outcome outcome;
   char reason[600];
+  int other_build;
 };
 
 struct plan
@@ -52,9 +50,10 @@ struct code_write
 };
 
 static void
-set_outcome (struct item *it, enum outcome o, const char *reason)
+set_outcome (struct item *it, enum ulp_outcome o, const char *reason)
 {
   it->outcome = o;
+  it->other_build = reason == other_build;
   snprintf (it->reason, sizeof it->reason, "%s", reason ? reason : "");
 }
 
@@ -108,7 +107,7 @@ add_item (struct plan *plan, const char *label, struct ulp_container *c)
   if (!grown)
     return ulp_fail ("out of memory");
   plan->items = grown;
-  plan->items[plan->nitems] = (struct item){ label, c, PENDING, "" };
+  plan->items[plan->nitems] = (struct item){ label, c, PENDING, "", 0 };
   plan->nitems++;
   return 0;
 }
@@ -159,7 +158,7 @@ mismatch (struct plan *plan, struct ulp_container *c, int revert,
     return buf;
   }
   if (!buildid_matches (lib, &c->meta))
-    return "build-ID mismatch";
+    return other_build;
   if (!revert && stale_copy_loaded (&plan->proc.maps, c))
     return "an older build of this container is loaded from the same path "
            "(give each build its own file name)";
@@ -188,7 +187,7 @@ plan_container (struct plan *plan, struct ulp_container *c,
     return -1;
   struct item *it = &plan->items[plan->nitems - 1];
   if (why) {
-    set_outcome (it, SKIPPED, why);
+    set_outcome (it, ULP_SKIPPED, why);
     return 0;
   }
   if (!o->revert) {
@@ -218,12 +217,70 @@ plan_revert_all (struct plan *plan, struct ulp_container *containers, size_t n,
   return 0;
 }
 
+/* Whether LIB is among the first I libraries to revert.  */
+static int
+reverts_library_before (const struct plan *plan, size_t i, const char *lib)
+{
+  while (i-- > 0)
+    if (strcmp (plan->revert_libs[i], lib) == 0)
+      return 1;
+  return 0;
+}
+
 static int
 patches_on (const struct ulp_runtime *st, const char *lib)
 {
   for (uint32_t i = 0; i < st->npatches; i++)
     if (strcmp (st->patches[i].target, lib) == 0)
       return 1;
+  return 0;
+}
+
+static int
+add_revert_all_item (struct plan *plan, const char *lib)
+{
+  char *label;
+  if (asprintf (&label, "revert-all=%s", lib) < 0)
+    return ulp_fail ("out of memory");
+  if (add_item (plan, label, NULL) < 0) {
+    free (label);
+    return -1;
+  }
+  return 0;
+}
+
+/* Whether every container for LIB was made for another build than the one
+   the process runs.  */
+static int
+uncovered (const struct plan *plan, const char *lib)
+{
+  for (size_t i = 0; i < plan->nitems; i++) {
+    const struct item *it = &plan->items[i];
+    if (it->container && strcmp (it->container->meta.target, lib) == 0
+        && !it->other_build)
+      return 0;
+  }
+  return 1;
+}
+
+/* With revert_uncovered: a process whose build none of the containers
+   covers loses its earlier patches on the library all the same.  */
+static int
+plan_uncovered (struct plan *plan)
+{
+  for (size_t i = 0; i < plan->nrevert_libs; i++) {
+    const char *lib = plan->revert_libs[i];
+    if (reverts_library_before (plan, i, lib) || !uncovered (plan, lib)
+        || !patches_on (plan->state, lib))
+      continue;
+    if (add_revert_all_item (plan, lib) < 0)
+      return -1;
+    struct item *it = &plan->items[plan->nitems - 1];
+    snprintf (it->reason, sizeof it->reason,
+              "no container for the library build it runs: earlier patches "
+              "reverted");
+    plan->has_work = 1;
+  }
   return 0;
 }
 
@@ -247,16 +304,16 @@ plan_process (struct plan *plan, struct ulp_container *containers, size_t n,
   for (size_t i = 0; i < n; i++)
     if (plan_container (plan, &containers[i], o) < 0)
       return -1;
+  if (o->revert_uncovered && n > 0 && plan_uncovered (plan) < 0)
+    return -1;
   if (n == 0 && o->revert_all) {
     for (size_t i = 0; i < plan->nrevert_libs; i++) {
-      char *label = malloc (strlen (plan->revert_libs[i]) + 16);
-      if (!label || add_item (plan, label, NULL) < 0)
-        return ulp_fail ("out of memory");
-      sprintf (label, "revert-all=%s", plan->revert_libs[i]);
+      if (add_revert_all_item (plan, plan->revert_libs[i]) < 0)
+        return -1;
       if (patches_on (plan->state, plan->revert_libs[i]))
         plan->has_work = 1;
       else
-        set_outcome (&plan->items[plan->nitems - 1], SKIPPED,
+        set_outcome (&plan->items[plan->nitems - 1], ULP_SKIPPED,
                      "nothing to revert");
     }
   }
@@ -463,11 +520,8 @@ write_patches (struct ulp_job *job, uint64_t *pcs, size_t npcs)
 
 /* --- running and reporting ---------------------------------------------- */
 
-static const char *const outcome_names[]
-    = { "PENDING", "SUCCESS", "SKIPPED", "FAILED" };
-
-/* ", NAME-VERSION-RELEASE.ARCH": the package the catalog names for the
-   build of the item's library that the process runs; "" when unknown.  */
+/* NAME-VERSION-RELEASE.ARCH: the package the catalog names for the build
+   of the item's library that the process runs; "" when unknown.  */
 static void
 build_name (struct plan *plan, const struct item *it,
             const struct ulp_catalog *catalog, char *out, size_t size)
@@ -482,32 +536,64 @@ build_name (struct plan *plan, const struct item *it,
     ulp_clear_error ();
     return;
   }
-  char hex[2 * ULP_BUILD_ID_MAX + 1], nevra[400];
+  char hex[2 * ULP_BUILD_ID_MAX + 1];
   ulp_hex (l.build_id, l.build_id_len, hex);
   const struct ulp_catalog_entry *e = ulp_catalog_find_build (catalog, hex);
-  if (!e)
-    return;
-  ulp_catalog_nevra (e, nevra, sizeof nevra);
-  snprintf (out, size, ", %s", nevra);
+  if (e)
+    ulp_catalog_nevra (e, out, size);
 }
 
-static void
-report (struct plan *plan, const struct ulp_trigger_options *o, FILE *out,
-        struct ulp_trigger_summary *sum)
+static int
+add_result (struct ulp_results *r, struct plan *plan, const struct item *it,
+            const struct ulp_trigger_options *o, const struct ulp_job *job)
 {
-  for (size_t i = 0; i < plan->nitems; i++) {
-    struct item *it = &plan->items[i];
-    sum->succeeded += it->outcome == SUCCESS;
-    sum->skipped += it->outcome == SKIPPED;
-    sum->failed += it->outcome == FAILED;
-    if (o->quiet && it->outcome != FAILED)
-      continue;
-    char build[420];
-    build_name (plan, it, o->catalog, build, sizeof build);
-    fprintf (out, "%s (pid %d%s): %s %s%s%s\n", plan->proc.name,
-             (int)plan->proc.pid, build, outcome_names[it->outcome], it->label,
-             it->reason[0] ? ": " : "", it->reason);
+  struct ulp_result *grown = realloc (r->v, (r->n + 1) * sizeof *grown);
+  if (!grown)
+    return ulp_fail ("out of memory");
+  r->v = grown;
+  struct ulp_result *res = &r->v[r->n++];
+  memset (res, 0, sizeof *res);
+  res->pid = plan->proc.pid;
+  snprintf (res->process, sizeof res->process, "%s", plan->proc.name);
+  build_name (plan, it, o->catalog, res->build, sizeof res->build);
+  res->outcome = it->outcome;
+  snprintf (res->what, sizeof res->what, "%s", it->label);
+  snprintf (res->reason, sizeof res->reason, "%s", it->reason);
+  res->other_build = it->other_build;
+  int timed = o->timing && job && !job->failed;
+  res->stopped_us = timed ? (long long)(job->stopped_ns / 1000) : -1;
+  res->thread_max_us = timed ? (long long)(job->thread_max_ns / 1000) : -1;
+  return 0;
+}
+
+static const char *const outcome_names[]
+    = { "PENDING", "SUCCESS", "SKIPPED", "FAILED" };
+
+void
+ulp_result_format (const struct ulp_result *r, char *out, size_t size)
+{
+  snprintf (out, size, "%s (pid %d%s%s): %s %s%s%s", r->process, (int)r->pid,
+            r->build[0] ? ", " : "", r->build, outcome_names[r->outcome],
+            r->what, r->reason[0] ? ": " : "", r->reason);
+}
+
+void
+ulp_results_count (const struct ulp_results *r, struct ulp_trigger_summary *s)
+{
+  memset (s, 0, sizeof *s);
+  for (size_t i = 0; i < r->n; i++) {
+    s->succeeded += r->v[i].outcome == ULP_SUCCESS;
+    s->skipped += r->v[i].outcome == ULP_SKIPPED;
+    s->failed += r->v[i].outcome == ULP_FAILED;
   }
+}
+
+void
+ulp_results_free (struct ulp_results *r)
+{
+  free (r->v);
+  r->v = NULL;
+  r->n = 0;
 }
 
 static void
@@ -515,12 +601,13 @@ settle (struct plan *plan, struct ulp_job *job, int strict)
 {
   for (size_t i = 0; i < plan->nitems; i++) {
     struct item *it = &plan->items[i];
-    if (it->outcome == PENDING)
-      set_outcome (it, job && job->failed ? FAILED : SUCCESS,
-                   job && job->failed ? job->reason : NULL);
-    else if (strict && it->outcome == SKIPPED
+    if (it->outcome == PENDING && job && job->failed)
+      set_outcome (it, ULP_FAILED, job->reason);
+    else if (it->outcome == PENDING)
+      it->outcome = ULP_SUCCESS; /* with the reason planned, if any */
+    else if (strict && it->outcome == ULP_SKIPPED
              && strcmp (it->reason, "nothing to revert") != 0)
-      it->outcome = FAILED;
+      it->outcome = ULP_FAILED;
   }
 }
 
@@ -553,7 +640,7 @@ report_unusable (struct plan *plan, struct ulp_container *containers, size_t n,
   for (size_t i = 0; i < plan->nitems; i++) {
     if (!plan->items[i].container)
       plan->items[i].label = strdup (plan->items[i].label);
-    set_outcome (&plan->items[i], strict ? FAILED : SKIPPED, why);
+    set_outcome (&plan->items[i], strict ? ULP_FAILED : ULP_SKIPPED, why);
   }
 }
 
@@ -585,7 +672,7 @@ report_unpatchable (struct plan *plan, struct ulp_container *c, size_t n,
     free (label);
     return ulp_fail ("out of memory");
   }
-  set_outcome (&plan->items[plan->nitems - 1], SKIPPED,
+  set_outcome (&plan->items[plan->nitems - 1], ULP_SKIPPED,
                "runtime not loaded (start the process with "
                "LD_PRELOAD=libpulp.so.0)");
   return 0;
@@ -649,13 +736,12 @@ build_plans (struct ulp_container *containers, size_t n,
 
 int
 ulp_trigger (struct ulp_container *containers, size_t n,
-             const struct ulp_trigger_options *o, FILE *out,
-             struct ulp_trigger_summary *sum)
+             const struct ulp_trigger_options *o, struct ulp_results *results)
 {
   struct plan *plans;
   size_t nplans = 0, njobs = 0;
-  int strict;
-  memset (sum, 0, sizeof *sum);
+  int strict, rc = 0;
+  memset (results, 0, sizeof *results);
   if (build_plans (containers, n, o, &plans, &nplans, &strict) < 0)
     return -1;
   struct ulp_job *jobs = calloc (nplans + 1, sizeof *jobs);
@@ -681,12 +767,8 @@ ulp_trigger (struct ulp_container *containers, size_t n,
   ulp_transition_run (jobs, njobs, &to);
   for (size_t i = 0; i < nplans; i++) {
     settle (&plans[i], job_of[i], strict);
-    report (&plans[i], o, out, sum);
-    if (o->timing && job_of[i] && !job_of[i]->failed)
-      fprintf (out, "timing: pid %d stopped_us=%lld thread_max_us=%lld\n",
-               (int)plans[i].proc.pid,
-               (long long)(job_of[i]->stopped_ns / 1000),
-               (long long)(job_of[i]->thread_max_ns / 1000));
+    for (size_t k = 0; k < plans[i].nitems && rc == 0; k++)
+      rc = add_result (results, &plans[i], &plans[i].items[k], o, job_of[i]);
     free_plan (&plans[i]);
   }
   for (size_t i = 0; i < njobs; i++)
@@ -694,5 +776,7 @@ ulp_trigger (struct ulp_container *containers, size_t n,
   free (jobs);
   free (job_of);
   free (plans);
-  return 0;
+  if (rc < 0)
+    ulp_results_free (results);
+  return rc;
 }

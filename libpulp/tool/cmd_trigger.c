@@ -66,7 +66,7 @@ expand_patches (char **args, int n, glob_t *g)
 }
 
 static int
-parse_options (int argc, char **argv, struct ulp_trigger_options *o)
+parse_options (int argc, char **argv, struct ulp_trigger_options *o, int *quiet)
 {
   double v;
   int c;
@@ -76,7 +76,7 @@ parse_options (int argc, char **argv, struct ulp_trigger_options *o)
       o->selector = optarg;
       break;
     case 'q':
-      o->quiet = 1;
+      *quiet = 1;
       break;
     case OPT_REVERT:
       o->revert = 1;
@@ -122,12 +122,31 @@ raise_priority (void)
   setpriority (PRIO_PROCESS, 0, -20);
 }
 
+/* One line per result (with -q, only failures), then the timing of each
+   process that went through.  */
+static void
+print_results (const struct ulp_results *r, int quiet)
+{
+  char line[1500];
+  for (size_t i = 0; i < r->n; i++) {
+    if (quiet && r->v[i].outcome != ULP_FAILED)
+      continue;
+    ulp_result_format (&r->v[i], line, sizeof line);
+    puts (line);
+  }
+  for (size_t i = 0; i < r->n; i++)
+    if (r->v[i].stopped_us >= 0 && (i == 0 || r->v[i - 1].pid != r->v[i].pid))
+      printf ("timing: pid %d stopped_us=%lld thread_max_us=%lld\n",
+              (int)r->v[i].pid, r->v[i].stopped_us, r->v[i].thread_max_us);
+}
+
 int
 cmd_trigger (int argc, char **argv)
 {
   struct ulp_trigger_options o = { .timeout = 10, .retries = 100 };
+  int quiet = 0;
   raise_priority ();
-  if (parse_options (argc, argv, &o) < 0) {
+  if (parse_options (argc, argv, &o, &quiet) < 0) {
     fprintf (stderr, "ulp trigger: %s\n", ulp_error ());
     return usage ();
   }
@@ -140,11 +159,17 @@ cmd_trigger (int argc, char **argv)
     globfree (&g);
     return ULP_EXIT_USAGE;
   }
-  struct ulp_trigger_summary sum;
-  int rc = ulp_trigger (containers, g.gl_pathc, &o, stdout, &sum);
+  struct ulp_results results;
+  struct ulp_trigger_summary sum = { 0, 0, 0 };
+  int rc = ulp_trigger (containers, g.gl_pathc, &o, &results);
+  if (rc == 0) {
+    print_results (&results, quiet);
+    ulp_results_count (&results, &sum);
+    ulp_results_free (&results);
+  }
   if (rc < 0)
     fprintf (stderr, "ulp trigger: %s\n", ulp_error ());
-  else if (!o.quiet)
+  else if (!quiet)
     printf ("summary: %zu succeeded, %zu skipped, %zu failed\n", sum.succeeded,
             sum.skipped, sum.failed);
   if (rc == 0 && sum.succeeded + sum.skipped + sum.failed == 0 && o.selector)

@@ -3,6 +3,7 @@
 # built with rpmbuild from tests/rpm and spec-templates.
 #   OUT/pki            CA (trusted by the tests) and the vendor signing key
 #   OUT/monitor        the long-running user of libdemo
+#   OUT/tracer         holds a process under ptrace, as a debugger would
 #   OUT/root/good      libdemo 1.0-1 and 1.0-2, ulp-runtime, test-base,
 #                      demo-livepatches 1 and 2 (signed), for a root (/usr)
 #   OUT/root/tampered, OUT/root/unsigned: demo-livepatches 1, spoilt
@@ -29,6 +30,7 @@ pki_setup >/dev/null
 
 gcc -O2 -Wall -Werror -pthread -o "$OUT/monitor" "$HERE/monitor.c" \
   -L"$BUILD/tests/v1" -l:libdemo.so.1
+gcc -O2 -Wall -Werror -o "$OUT/tracer" "$HERE/tracer.c"
 
 # rpmb SPEC DEST [rpmbuild options]: builds SPEC's binary packages into DEST.
 rpmb() {

@@ -3,7 +3,8 @@
 
 # rpm_home HOME BUILD TOP: HOME/.rpmmacros with macros.ulp, the plugin and
 # helper of BUILD, and one database path for rpm and zypper (inside --root,
-# or under --dbpath).
+# or under --dbpath).  The throwaway roots stand for the host here, so the
+# admin's opt-in to patching from a root other than / is given.
 rpm_home() {
   mkdir -p "$1"
   {
@@ -12,6 +13,7 @@ rpm_home() {
     echo "%_ulp_helper $2/ulp_post_hook"
     echo "%_ulp_tool $2/ulp"
     echo "%_dbpath /usr/lib/sysimage/rpm"
+    echo "%_ulp_patch_from_root 1"
   } >"$1/.rpmmacros"
 }
 
