@@ -31,7 +31,7 @@ TEST_DEPS := bats bats-assert bats-support python3 binutils gdb procps groff-bas
   zypper createrepo-c rpm2cpio gnupg curl xz-utils file
 FUZZ_DEPS := clang libclang-rt-14-dev
 
-.PHONY: all deps test-deps fixtures check demo demo-tool bench fuzz install clean format
+.PHONY: all deps test-deps fixtures check demo demo-tool bench fuzz install rpm clean format
 
 all: $(B)/ulp $(B)/libpulp.so.0 $(B)/libulp.a $(B)/ulp_post_hook $(B)/rpm-plugin/ulp.so \
   $(B)/macros.ulp $(B)/ulp-catalog
@@ -101,7 +101,7 @@ fixtures: all
 
 # Packages of the rpm and zypper tests, built with rpmbuild.
 RPM_FIXTURE_SRC := $(wildcard tests/rpm/*) $(wildcard spec-templates/*) macros.ulp \
-  tests/targets/libdemo.c tests/pki.bash catalog/libdemo.catalog
+  packaging/ulp.spec tests/targets/libdemo.c tests/pki.bash catalog/libdemo.catalog
 $(B)/tests/rpm/.built: $(RPM_FIXTURE_SRC) $(B)/ulp $(B)/libpulp.so.0 $(B)/ulp-catalog
 	tests/rpm/build-fixtures.sh $(CURDIR)/$(B)/tests/rpm $(CURDIR)/$(B)
 	touch $@
@@ -148,6 +148,10 @@ install: all
 	install -D -m 0644 macros.ulp $(DESTDIR)$(RPM_MACRODIR)/macros.ulp
 	install -D -m 0755 $(B)/ulp-catalog $(DESTDIR)$(BINDIR)/ulp-catalog
 	install -D -m 0644 catalog/ulp-catalog.1 $(DESTDIR)$(MANDIR)/man1/ulp-catalog.1
+
+# The project's own packages, ulp and ulp-runtime, into $(B)/rpm.
+rpm: deps
+	packaging/build-rpm.sh $(abspath $(B)/rpm) $(VERSION)
 
 format:
 	clang-format -i $(LIB_SRC) $(TOOL_SRC) libpulp/runtime/*.c $(HEADERS) \

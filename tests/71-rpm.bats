@@ -333,3 +333,35 @@ untrace() {
   run rpm --root "$R" -q demo-livepatches
   assert_failure
 }
+
+@test "make rpm: the project's own ulp and ulp-runtime packages satisfy a livepatch package's Requires" {
+  run make -s -C "$ROOT" rpm B="$W/b"
+  assert_success
+  assert_output --partial "building with --nodeps"
+  ls "$W/b/rpm"/ulp-runtime-*.x86_64.rpm "$W/b/rpm"/ulp-[0-9]*.x86_64.rpm
+  make_root "$R"
+  run rpm_quiet --root "$R" -i "$PKG"/root/good/{test-base-,libdemo-1.0-1.}*.rpm "$W/b/rpm"/ulp-runtime-*.rpm \
+    "$PKG"/root/good/demo-livepatches-1-*.rpm
+  assert_success
+  run rpm --root "$R" -q --whatprovides ulp-runtime
+  assert_output --regexp "^ulp-runtime-"
+  run rpm -qlp "$W/b/rpm"/ulp-[0-9]*.rpm
+  assert_output --partial "/ulp.so"
+  assert_output --partial "/ulp_post_hook"
+  assert_output --partial "/macros.ulp"
+}
+
+@test "a build the new package has no container for: earlier patches reverted there, and reported" {
+  host_with_library
+  rpm_quiet "${DB[@]}" --noplugins -i "$PKG"/host/good/demo-livepatches-1-*.rpm
+  log_is old "original v1" "livepatch 1"
+  rpm_quiet "${DB[@]}" --noplugins --noscripts -U "$PKG"/host/good/demo-livepatches-2-*.rpm
+  mkdir "$W/only-v2"
+  cp "$HOSTFS"/ulp/demo-livepatches/2/libdemo_1.0-2_livepatch2.so "$W/only-v2/"
+  run "$BUILD/ulp_post_hook" install demo-livepatches 2 libdemo.so.1 "$W/only-v2"
+  assert_success
+  assert_output --partial "monitor (pid $old): SUCCESS revert-all=libdemo.so.1: no container for the library build it runs: earlier patches reverted"
+  assert_output --partial "monitor (pid $new): SUCCESS $W/only-v2/libdemo_1.0-2_livepatch2.so"
+  log_is old "original v1" "livepatch 1" "original v1"
+  log_is new "original v2" "livepatch 1" "livepatch 2"
+}

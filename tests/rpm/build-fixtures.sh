@@ -4,7 +4,8 @@
 #   OUT/pki            CA (trusted by the tests) and the vendor signing key
 #   OUT/monitor        the long-running user of libdemo
 #   OUT/tracer         holds a process under ptrace, as a debugger would
-#   OUT/root/good      libdemo 1.0-1 and 1.0-2, ulp-runtime, test-base,
+#   OUT/root/good      libdemo 1.0-1 and 1.0-2, ulp-runtime (packaging/),
+#                      test-base,
 #                      demo-livepatches 1 and 2 (signed), for a root (/usr)
 #   OUT/root/tampered, OUT/root/unsigned: demo-livepatches 1, spoilt
 #   OUT/root/broken    demo-livepatches 3, signed, that no process can load
@@ -70,7 +71,7 @@ livepatch() {
   cp "$HERE/livepatch$n.map" "$a/livepatch.map"
   local tools=(ULP="$BUILD/ulp" ULP_CATALOG="$BUILD/ulp-catalog")
   make -s -C "$a" download "${tools[@]}" REPO="file://$dest/libdemo-repo" >/dev/null
-  make -s -C "$a" rpm "${tools[@]}" RPMBUILD_FLAGS="--nodeps --quiet ${*:+$(printf "%q " "$@")}" >/dev/null
+  make -s -C "$a" rpm "${tools[@]}" RPMBUILD_FLAGS="--quiet ${*:+$(printf "%q " "$@")}" >/dev/null
   find "$a/rpmbuild/RPMS" -name '*.rpm' -exec mv {} "${LP_DEST:-$dest}/" \;
   rm -rf "$a"
 }
@@ -80,7 +81,11 @@ variant() {
   local dest=$1
   shift
   rpmb "$HERE/test-base.spec" "$dest" "$@"
-  rpmb "$HERE/ulp-runtime.spec" "$dest" --define "runtime_so $BUILD/libpulp.so.0" "$@"
+  # The project's own spec, packaging this build: its ulp-runtime is what
+  # the livepatch packages require.
+  rpmb "$TOP/packaging/ulp.spec" "$dest" --define "ulp_prebuilt $BUILD" \
+    --define "ulp_source $TOP" "$@"
+  rm -f "$dest"/ulp-[0-9]*.rpm
   rpmb "$HERE/libdemo.spec" "$dest" --define "demo_release 1" "$@"
   rpmb "$HERE/libdemo.spec" "$dest" --define "demo_release 2" "$@"
   repo "$dest/libdemo-repo" "$dest"/libdemo-1.0-*.rpm
