@@ -102,7 +102,7 @@ int
 cmd_dist (int argc, char **argv)
 {
   if (argc < 4) {
-    fprintf (stderr, "usage: ulp-catalog dist OUTPUT.tar.xz PREFIX FILE...\n");
+    catalog_usage ("dist", stderr);
     return 2;
   }
   const char *output = argv[1], *prefix = argv[2];

@@ -6,6 +6,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <libgen.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -63,6 +64,18 @@ candidate (const char *path, const char *soname)
   return strncmp (base, soname, stem) == 0;
 }
 
+/* libarchive's error string can be NULL (a bad gzip stream gives none):
+   WHAT says which step failed.  */
+static int
+payload_error (struct archive *a, const char *what)
+{
+  const char *why = archive_error_string (a);
+  if (!why && archive_errno (a) > 0)
+    why = strerror (archive_errno (a));
+  return ulp_fail ("corrupt package payload: %s%s%s", what, why ? ": " : "",
+                   why ? why : " (damaged or truncated compressed data)");
+}
+
 static int
 read_member (struct archive *a, struct archive_entry *e, struct member *m)
 {
@@ -82,9 +95,13 @@ read_member (struct archive *a, struct archive_entry *e, struct member *m)
   if (!m->data.data)
     return ulp_fail ("out of memory");
   la_ssize_t got = archive_read_data (a, m->data.data, (size_t)size);
+  if (got < 0) {
+    char what[600];
+    snprintf (what, sizeof what, "cannot read %s", m->path);
+    return payload_error (a, what);
+  }
   if (got != size)
-    return ulp_fail ("%s: %s", m->path,
-                     got < 0 ? archive_error_string (a) : "payload cut short");
+    return ulp_fail ("corrupt package payload: %s is cut short", m->path);
   m->data.len = (size_t)size;
   return 0;
 }
@@ -93,10 +110,12 @@ static int
 collect (struct archive *a, const char *soname, struct members *m)
 {
   struct archive_entry *e;
+  char last[600] = "";
   int r;
   while ((r = archive_read_next_header (a, &e)) == ARCHIVE_OK) {
     int type = archive_entry_filetype (e);
     const char *name = archive_entry_pathname (e);
+    snprintf (last, sizeof last, "%s", !name ? "?" : name + (name[0] == '.'));
     if (!name || (type != AE_IFREG && type != AE_IFLNK)
         || !candidate (name, soname))
       continue;
@@ -110,8 +129,11 @@ collect (struct archive *a, const char *soname, struct members *m)
     }
     m->n++;
   }
-  if (r != ARCHIVE_EOF)
-    return ulp_fail ("corrupt package payload: %s", archive_error_string (a));
+  if (r != ARCHIVE_EOF) {
+    char what[700];
+    snprintf (what, sizeof what, "cannot read the file after %s", last);
+    return payload_error (a, *last ? what : "cannot read its first file");
+  }
   return 0;
 }
 
@@ -194,7 +216,7 @@ payload_extract (const struct buffer *rpm, const char *soname,
   if (rpm->len < 96 || memcmp (rpm->data, lead_magic, 4) != 0)
     rc = ulp_fail ("not an RPM package");
   else if (archive_read_open_memory (a, rpm->data, rpm->len) != ARCHIVE_OK)
-    rc = ulp_fail ("corrupt package payload: %s", archive_error_string (a));
+    rc = payload_error (a, "cannot read its beginning");
   else
     rc = collect (a, soname, &m);
   const struct member *lib = rc == 0 ? resolve (&m, soname) : NULL;

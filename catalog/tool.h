@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct buffer
 {
@@ -49,14 +50,27 @@ void path_normalize (char *path);
    path in OUT.  */
 void link_target (const char *from, const char *link, char *out, size_t size);
 
-/* rpmcheck.c: librpm.  RPM must carry a header signature made with the
-   key in KEY_FILE; in its signed header, SONAME must lead (through its
-   symbolic links) to the regular file PATH, and PATH must have a SHA-2
-   digest equal to CONTENT's (the library as read from the payload).  */
-int rpm_check_signature (const struct buffer *rpm, const char *key_file,
-                         const char *label, const char *soname,
-                         const char *path, const struct buffer *content);
+/* rpmcheck.c: librpm.  The header of the package RPM (LABEL names it in
+   errors), read after checking the header's digests, the payload against
+   the payload digest the header carries (packages from rpm 4.14 on), and
+   with KEY_FILE, a header signature made with that OpenPGP key (unsigned
+   packages are refused then).  NULL with an error when a check fails.  */
+struct rpm_header;
+struct rpm_header *rpm_check_package (const struct buffer *rpm,
+                                      const char *key_file, const char *label);
+/* In H's file list, SONAME must lead (through its symbolic links) to the
+   regular file PATH, and PATH's digest must be CONTENT's (the library as
+   read from the payload); a SHA-2 digest when H was checked with a key. */
+int rpm_check_library (const struct rpm_header *h, const char *label,
+                       const char *soname, const char *path,
+                       const struct buffer *content);
+void rpm_header_free (struct rpm_header *h);
 int rpm_evr_compare (const char *a, const char *b);
+/* The architecture rpm installs on this machine ("x86_64").  */
+const char *rpm_machine_arch (void);
+
+/* ulp-catalog.c: the usage of subcommand NAME (all of them when NULL).  */
+void catalog_usage (const char *name, FILE *out);
 
 /* The subcommands.  */
 int cmd_download (int argc, char **argv);

@@ -24,14 +24,23 @@ struct ulp_catalog_entry
   char path[512];
 };
 
+/* Orders versions: rpm's comparison in the catalog tool; NULL compares
+   them as strings.  */
+typedef int (*ulp_evr_compare) (const char *a, const char *b);
+
+/* Starts as { NULL, 0 }.  V holds the entries in the order they were
+   added.  The indexes that keep additions and lookups cheap (a catalog can
+   hold hundreds of thousands of builds) are kept by catalog.c out of
+   sight, in V's allocation: only these functions may change V or N.  */
 struct ulp_catalog
 {
   struct ulp_catalog_entry *v;
   size_t n;
 };
 
-/* Reads PATH into C (which starts empty); a missing file is an empty
-   catalog.  A malformed line is an error naming the file and line.  */
+/* Adds the entries of PATH to C, as ulp_catalog_add does; a missing file
+   is an empty catalog.  A malformed line is an error naming the file and
+   line, and C may then hold some of the file's entries.  */
 int ulp_catalog_read (const char *path, struct ulp_catalog *c);
 /* Every *.catalog of DIR ($ULP_CATALOG_DIR when NULL, else the default
    above); files that cannot be read are passed over.  */
@@ -44,12 +53,18 @@ int ulp_catalog_check (const struct ulp_catalog_entry *e);
    build (package, EVR, arch, soname).  */
 int ulp_catalog_add (struct ulp_catalog *c, const struct ulp_catalog_entry *e);
 
-/* Orders versions: rpm's comparison in the catalog tool; NULL compares
-   them as strings.  */
-typedef int (*ulp_evr_compare) (const char *a, const char *b);
 /* Writes C sorted (soname, package, arch, version) to PATH atomically.  */
 int ulp_catalog_write (const char *path, struct ulp_catalog *c,
                        ulp_evr_compare compare);
+
+/* The writer's lock of the file PATH (a catalog, or a library the catalog
+   tool stores): an exclusive flock on its directory, waited for (with a
+   note on stderr) while another process holds it; this process may take
+   it again.  Under it, the temporary files that a killed writer left
+   beside PATH (PATH.ulpXXXXXX) are removed.  Returns the descriptor to
+   give to ulp_catalog_unlock, or -1.  */
+int ulp_catalog_lock (const char *path);
+void ulp_catalog_unlock (int fd);
 
 const struct ulp_catalog_entry *
 ulp_catalog_find_build (const struct ulp_catalog *c, const char *build_id);

@@ -3,7 +3,8 @@
 # of libdemo are built with rpmbuild and published with createrepo_c; then
 # `ulp-catalog download` catalogs all of them from an empty catalog, over
 # file:// and over http:// (a local python3 http.server), BENCH_CATALOG_RUNS
-# (3) times each, and a run with nothing new is timed as well.
+# (3) times each, and a run with nothing new is timed as well; then a
+# catalog of 100,000 builds is listed, searched and added to.
 set -euo pipefail
 build=$(cd "${ULP_BUILD:-$(dirname "$0")/../../build}" && pwd)
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -60,3 +61,31 @@ for url in "file://$work/repo" "http://127.0.0.1:$port"; do
   printf '  %-8s from empty: median %5d ms = %6.1f packages/s; nothing new: median %4d ms\n' \
     "${url%%:*}" "$m" "$(awk -v n="$npkgs" -v m="$m" 'BEGIN {print n * 1000 / m}')" "$(median "${again[@]}")"
 done
+
+# A catalog of BENCH_CATALOG_BIG (100,000) builds: list, lookup, and the
+# download above into it (each new package rewrites the whole catalog).
+big=${BENCH_CATALOG_BIG:-100000}
+sum=sha256:$(printf '0%.0s' $(seq 64))
+awk -v n="$big" -v sum="$sum" 'BEGIN { for (i = 0; i < n; i++)
+    printf "libbig.so.1 %040x libbig 0:1.%d-%d x86_64 %s /usr/lib64/libbig.so.1\n", i * 7919 + 1, i % 1000, i / 1000, sum }' \
+  >"$work/big.catalog"
+# timed_ms COMMAND...: milliseconds of COMMAND, its output discarded
+timed_ms() {
+  local t0 t1
+  t0=$(ms)
+  "$@" >/dev/null
+  t1=$(ms)
+  echo $(((t1 - t0) / 1000000))
+}
+last_id=$(printf '%040x' $(((big - 1) * 7919 + 1)))
+list_ms=$(timed_ms "$build/ulp-catalog" list "$work/big.catalog")
+lookup_ms=$(timed_ms "$build/ulp-catalog" lookup "$last_id" "$work/big.catalog")
+rm -rf "$work/libs"
+cp "$work/big.catalog" "$work/c.catalog"
+t0=$(ms)
+download "file://$work/repo"
+t1=$(ms)
+[ "$(grep -vc '^#' "$work/c.catalog")" -eq $((big + npkgs)) ] || { echo "catalog incomplete" >&2; exit 1; }
+add_ms=$(((t1 - t0) / 1000000))
+printf '  %d entries: list %d ms, lookup %d ms; download of the %d packages into it %d ms (%.1f ms a package)\n' \
+  "$big" "$list_ms" "$lookup_ms" "$npkgs" "$add_ms" "$(awk -v m="$add_ms" -v n="$npkgs" 'BEGIN {print m / n}')"
