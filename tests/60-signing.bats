@@ -239,3 +239,178 @@ refused() {
   assert_output --partial "trust store $ULP_TRUST_DIR"
   assert_output --partial "Permission denied"
 }
+
+# as_nobody CMD...: runs CMD as the unprivileged user nobody, who can reach
+# the test's folder (this run's own temporary directory is opened to it).
+as_nobody() {
+  setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"
+}
+
+share_tmpdir() {
+  chmod 711 "$BATS_RUN_TMPDIR" "$BATS_RUN_TMPDIR/test"
+  chmod 755 "$W"
+}
+
+# flip FILE OFFSET: inverts the lowest bit of one byte.
+flip() {
+  python3 -c "import sys; f=open(sys.argv[1],'r+b'); f.seek(int(sys.argv[2])); b=f.read(1); f.seek(int(sys.argv[2])); f.write(bytes([b[0]^1]))" "$1" "$2"
+}
+
+@test "a policy file another user could change is refused: ulp.conf, its folder, the trust store's folder" {
+  trust_ca
+  sign "$W/a.so"
+  patch_b
+  share_tmpdir
+  start_loop "$FIX/v1"
+  echo "require_signature = yes" >"$ULP_CONFIG"
+  chmod 666 "$ULP_CONFIG"
+  as_nobody sh -c "echo 'require_signature = no' >'$ULP_CONFIG'"
+  refused "$W/b.so" "$ULP_CONFIG is writable by users other than root: refusing to trust it"
+  refused "$W/a.so" "$ULP_CONFIG is writable by users other than root"
+  echo "require_signature = yes" >"$ULP_CONFIG"
+  chmod 644 "$ULP_CONFIG"
+  chown nobody "$ULP_CONFIG"
+  refused "$W/b.so" "$ULP_CONFIG is owned by uid 65534, not by root"
+  chown root "$ULP_CONFIG"
+  rm "$ULP_CONFIG"
+  # A folder above that others can write: they could move trust.d away.
+  chmod 777 "$W"
+  refused "$W/b.so" "$W is writable by users other than root"
+  as_nobody mv "$ULP_TRUST_DIR" "$W/elsewhere"
+  refused "$W/b.so" "$W is writable by users other than root"
+  mv "$W/elsewhere" "$ULP_TRUST_DIR"
+  # Sticky, as /tmp: others cannot move what root put there.
+  chmod 1777 "$W"
+  run as_nobody mv "$ULP_TRUST_DIR" "$W/elsewhere"
+  assert_failure
+  refused "$W/b.so" "not signed, and signatures are required"
+  run "$ULP" trigger -p "$LAST" "$W/a.so"
+  assert_success
+  wait_for_output out "patch A"
+  # The trust store itself may not be writable by others, sticky or not.
+  chmod 1777 "$ULP_TRUST_DIR"
+  run "$ULP" verify "$W/a.so"
+  assert_failure 1
+  assert_output --partial "$ULP_TRUST_DIR is writable by users other than root"
+}
+
+@test "the signature is checked before any parser reads the container" {
+  trust_ca
+  sign "$W/a.so"
+  start_loop "$FIX/v1"
+  cp "$W/a.so" "$W/bad.so"
+  flip "$W/bad.so" "$(section_offset "$W/a.so" .ulp)"
+  run "$ULP" verify "$W/bad.so"
+  assert_failure 1
+  assert_output --partial "bad signature"
+  refute_output --partial "metadata"
+  refused "$W/bad.so" "bad signature"
+  head -c 5000 /dev/urandom >"$W/random.so"
+  run "$ULP" verify "$W/random.so"
+  assert_failure 1
+  assert_output --partial "random.so: not signed"
+  refused "$W/random.so" "not signed, and signatures are required"
+  # A damaged signature block is a bad signature too, whatever the policy.
+  cp "$W/a.so" "$W/version.so"
+  flip "$W/version.so" $(($(stat -c %s "$W/a.so") - 20))
+  run "$ULP" verify "$W/version.so"
+  assert_failure 1
+  assert_output --partial "bad signature: signature block version"
+  echo "require_signature = no" >"$ULP_CONFIG"
+  refused "$W/version.so" "bad signature: signature block version"
+}
+
+@test "key usage: a certificate for key encipherment only does not sign code" {
+  trust_ca
+  issue enc "Key encipherment" keyenc
+  issue enconly "Key encipherment only" keyenc_only
+  start_loop "$FIX/v1"
+  for who in enc enconly; do
+    cp "$W/a.so" "$W/$who.so"
+    sign "$W/$who.so" "$who"
+    run "$ULP" verify "$W/$who.so"
+    assert_failure 1
+    assert_output --partial "does not allow digital signatures (key usage)"
+    refused "$W/$who.so" "does not allow digital signatures"
+  done
+}
+
+@test "the vendor certificate alone in the trust store is trusted, not its CA's other certificates" {
+  mkdir -m 755 "$ULP_TRUST_DIR"
+  cp "$P/rsa.pem" "$ULP_TRUST_DIR/vendor.pem"
+  issue ec "Other vendor" codesign "" "" ec
+  cp "$W/a.so" "$W/other.so"
+  sign "$W/a.so"
+  sign "$W/other.so" ec
+  run "$ULP" verify "$W/a.so"
+  assert_success
+  assert_output --partial "signer: CN=Vendor RSA"
+  start_loop "$FIX/v1"
+  refused "$W/other.so" "untrusted signer: unable to get local issuer certificate"
+  run "$ULP" trigger -p "$LAST" "$W/a.so"
+  assert_success
+  wait_for_output out "patch A"
+}
+
+@test "a FIFO, a device or a folder is refused at once: container, policy, certificate" {
+  trust_ca
+  sign "$W/a.so"
+  start_loop "$FIX/v1"
+  mkfifo "$W/fifo.so"
+  for cmd in "verify" "trigger -p $LAST" "sign --key $P/rsa.key --cert $P/rsa.pem" "dump" "check -p $LAST"; do
+    for file in "$W/fifo.so" /dev/zero "$W"; do
+      run timeout 5 "$ULP" $cmd "$file"
+      [ "$status" -ne 0 ] && [ "$status" -ne 124 ]
+      assert_output --partial "not a regular file"
+    done
+  done
+  mkfifo "$ULP_CONFIG"
+  run timeout 5 "$ULP" trigger -p "$LAST" "$W/a.so"
+  assert_failure 2
+  assert_output --partial "$ULP_CONFIG: not a regular file"
+  rm "$ULP_CONFIG"
+  mkfifo -m 644 "$ULP_TRUST_DIR/fifo.pem"
+  run timeout 5 "$ULP" verify "$W/a.so"
+  assert_failure 1
+  assert_output --partial "$ULP_TRUST_DIR/fifo.pem: not a regular file"
+  wait_for_output out "original v1"
+}
+
+@test "a user patches their own process, under the host's signature policy" {
+  trust_ca
+  sign "$W/a.so"
+  patch_b
+  chmod 644 "$W/a.so" "$W/b.so"
+  share_tmpdir
+  mkdir -m 700 "$W/home" "$W/xdg"
+  chown nobody "$W/home" "$W/xdg"
+  setpriv --reuid=nobody --regid=nogroup --clear-groups \
+    env LD_PRELOAD="$RUNTIME" LD_LIBRARY_PATH="$FIX/v1" "$FIX/demo_loop" "$W/home/out.out" &
+  LAST=$!
+  PIDS+=("$LAST")
+  wait_for_output home/out "original v1"
+  unset ULP_RUN_DIR
+  run as_nobody env XDG_RUNTIME_DIR="$W/xdg" "$ULP" trigger -p "$LAST" "$W/b.so"
+  assert_failure 2
+  assert_output --partial "not signed, and signatures are required"
+  run as_nobody env XDG_RUNTIME_DIR="$W/xdg" "$ULP" trigger -p "$LAST" "$W/a.so"
+  assert_success
+  assert_output --partial "SUCCESS"
+  wait_for_output home/out "patch A"
+  run stat -c '%U %a' "$W/xdg/ulp" "$W"/xdg/ulp/*.so
+  assert_output $'nobody 700\nnobody 444'
+  run as_nobody env XDG_RUNTIME_DIR="$W/xdg" "$ULP" trigger -p "$LAST" --revert "$W/a.so"
+  assert_success
+  wait_for_output home/out "original v1"
+  # A policy others can write is refused; the user's own may decide for
+  # the user's own processes, as root's decides for every process.
+  echo "require_signature = no" >"$ULP_CONFIG"
+  chmod 666 "$ULP_CONFIG"
+  run as_nobody env XDG_RUNTIME_DIR="$W/xdg" "$ULP" trigger -p "$LAST" "$W/b.so"
+  assert_failure 2
+  assert_output --partial "$ULP_CONFIG is writable by users other than its owner"
+  as_nobody sh -c "echo 'require_signature = no' >'$W/home/ulp.conf'"
+  run as_nobody env XDG_RUNTIME_DIR="$W/xdg" ULP_CONFIG="$W/home/ulp.conf" "$ULP" trigger -p "$LAST" "$W/b.so"
+  assert_success
+  wait_for_output home/out "patch B"
+}

@@ -27,6 +27,13 @@ extendedKeyUsage = codeSigning
 basicConstraints = CA:FALSE
 keyUsage = digitalSignature
 extendedKeyUsage = emailProtection
+[keyenc]
+basicConstraints = CA:FALSE
+keyUsage = critical,keyEncipherment
+extendedKeyUsage = codeSigning
+[keyenc_only]
+basicConstraints = CA:FALSE
+keyUsage = critical,keyEncipherment
 CNF
   openssl req -x509 -newkey rsa:2048 -nodes -keyout "$P/ca.key" -out "$P/ca.pem" \
     -subj "/CN=Test Livepatch CA" -days 30 2>/dev/null

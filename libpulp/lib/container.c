@@ -17,20 +17,39 @@
 
 #define MAX_CONTAINER (256u << 20)
 
+/* A FIFO or device opens without blocking and is refused at once.  */
+static int
+open_regular (const char *path, struct stat *st)
+{
+  int fd = open (path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0)
+    return ulp_fail ("%s", errno == ENOENT ? "no such file" : strerror (errno));
+  if (fstat (fd, st) != 0 || !S_ISREG (st->st_mode)) {
+    close (fd);
+    return ulp_fail ("not a regular file");
+  }
+  if (st->st_size == 0 || (size_t)st->st_size > MAX_CONTAINER) {
+    close (fd);
+    return ulp_fail (st->st_size == 0 ? "empty file"
+                                      : "larger than a container can be");
+  }
+  if (fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) & ~O_NONBLOCK) != 0) {
+    close (fd);
+    return ulp_fail ("%s", strerror (errno));
+  }
+  return fd;
+}
+
 static int
 read_image (const char *path, struct ulp_container *c)
 {
-  int fd = open (path, O_RDONLY | O_CLOEXEC);
   struct stat st;
+  int fd = open_regular (path, &st);
   if (fd < 0)
-    return ulp_fail ("%s", errno == ENOENT ? "no such file" : strerror (errno));
-  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode) || st.st_size <= 0
-      || (size_t)st.st_size > MAX_CONTAINER) {
-    close (fd);
-    return ulp_fail ("%s", st.st_size == 0 ? "empty file"
-                                           : "not a regular file of "
-                                             "sensible size");
-  }
+    return -1;
+  c->dev_major = major (st.st_dev);
+  c->dev_minor = minor (st.st_dev);
+  c->inode = st.st_ino;
   c->image_len = (size_t)st.st_size;
   c->image = malloc (c->image_len);
   size_t done = 0;
@@ -94,14 +113,13 @@ read_new_code (struct ulp_elf *e, struct ulp_container *c)
   return 0;
 }
 
+/* Only the signed bytes are parsed: the signature block is not part of
+   the ELF, and nothing after verification reads it again.  */
 static int
-parse_image (const char *path, struct ulp_container *c)
+parse_image (struct ulp_container *c)
 {
-  int sig = ulp_signature_parse (c->image, c->image_len, &c->sig);
-  if (sig < 0)
-    return -1;
-  c->signed_ = sig == 0;
-  struct ulp_elf *e = ulp_elf_open_memory (c->image, c->image_len, path);
+  size_t len = c->signed_ ? c->sig.signed_len : c->image_len;
+  struct ulp_elf *e = ulp_elf_open_memory (c->image, len, c->label);
   if (!e)
     return -1;
   int rc = 0;
@@ -125,28 +143,65 @@ remember_identity (struct ulp_container *c, const char *file)
   return 0;
 }
 
+/* Errors name the container once.  */
+static int
+named_failure (const struct ulp_container *c, const char *path)
+{
+  const char *name = c->label ? c->label : path;
+  if (strncmp (ulp_error (), name, strlen (name)) != 0)
+    ulp_fail ("%s: %s", name, ulp_error ());
+  return -1;
+}
+
+static int
+read_container (const char *path, struct ulp_container *c)
+{
+  char resolved[PATH_MAX];
+  if (read_image (path, c) < 0)
+    return -1;
+  if (!realpath (path, resolved))
+    return ulp_fail ("%s", strerror (errno));
+  c->origin = strdup (resolved);
+  c->path = strdup (resolved);
+  c->label = strdup (path);
+  if (!c->origin || !c->path || !c->label)
+    return ulp_fail ("out of memory");
+  c->sig_status = ulp_signature_parse (c->image, c->image_len, &c->sig);
+  c->signed_ = c->sig_status == 0;
+  return 0;
+}
+
+int
+ulp_container_read (const char *path, struct ulp_container *c)
+{
+  memset (c, 0, sizeof *c);
+  if (read_container (path, c) == 0)
+    return 0;
+  named_failure (c, path);
+  ulp_container_free (c);
+  return -1;
+}
+
+int
+ulp_container_parse (struct ulp_container *c)
+{
+  if (c->sig_status < 0)
+    ulp_signature_parse (c->image, c->image_len, &c->sig);
+  if (c->sig_status < 0 || parse_image (c) < 0)
+    return named_failure (c, c->label);
+  return 0;
+}
+
 int
 ulp_container_open (const char *path, struct ulp_container *c)
 {
-  char resolved[PATH_MAX];
-  memset (c, 0, sizeof *c);
-  int rc = read_image (path, c);
-  if (rc == 0)
-    rc = parse_image (path, c);
-  if (rc == 0 && !realpath (path, resolved))
-    rc = ulp_fail ("%s", strerror (errno));
-  if (rc == 0) {
-    c->origin = strdup (resolved);
-    c->path = strdup (resolved);
-    c->label = strdup (path);
-    rc = remember_identity (c, resolved);
+  if (ulp_container_read (path, c) < 0)
+    return -1;
+  if (ulp_container_parse (c) < 0) {
+    ulp_container_free (c);
+    return -1;
   }
-  if (rc == 0)
-    return 0;
-  if (strncmp (ulp_error (), path, strlen (path)) != 0)
-    ulp_fail ("%s: %s", path, ulp_error ());
-  ulp_container_free (c);
-  return -1;
+  return 0;
 }
 
 void
@@ -166,6 +221,10 @@ ulp_container_free (struct ulp_container *c)
 int
 ulp_container_verify (struct ulp_container *c, const struct ulp_policy *policy)
 {
+  if (c->sig_status < 0) {
+    ulp_signature_parse (c->image, c->image_len, &c->sig);
+    return ulp_fail ("%s: bad signature: %s", c->label, ulp_error ());
+  }
   if (c->signed_) {
     if (ulp_signature_verify (c->image, &c->sig, policy->trust_dir, &c->signer)
         < 0)
@@ -179,11 +238,37 @@ ulp_container_verify (struct ulp_container *c, const struct ulp_policy *policy)
   return 0;
 }
 
+/* The caller's own directory, which no one else can write.  */
+static int
+private_dir (const char *dir)
+{
+  struct stat st;
+  return dir && dir[0] == '/' && lstat (dir, &st) == 0 && S_ISDIR (st.st_mode)
+         && st.st_uid == geteuid () && !(st.st_mode & 022);
+}
+
+/* Root's copies go to /run/ulp, where every user's process can load them;
+   another user patches only their own processes, from their runtime
+   directory, or else from /tmp/ulp-UID.  */
 static const char *
 run_dir (void)
 {
-  const char *dir = getenv ("ULP_RUN_DIR");
-  return dir && *dir ? dir : ULP_DEFAULT_RUN_DIR;
+  static char dir[PATH_MAX];
+  char user_run[64];
+  const char *env = getenv ("ULP_RUN_DIR"), *xdg = getenv ("XDG_RUNTIME_DIR");
+  unsigned uid = (unsigned)geteuid ();
+  if (env && *env)
+    return env;
+  if (uid == 0)
+    return ULP_DEFAULT_RUN_DIR;
+  snprintf (user_run, sizeof user_run, "/run/user/%u", uid);
+  if (private_dir (xdg))
+    snprintf (dir, sizeof dir, "%s/ulp", xdg);
+  else if (private_dir (user_run))
+    snprintf (dir, sizeof dir, "%s/ulp", user_run);
+  else
+    snprintf (dir, sizeof dir, "/tmp/ulp-%u", uid);
+  return dir;
 }
 
 static int
@@ -228,7 +313,7 @@ ulp_container_seal (struct ulp_container *c)
   struct stat st;
   if (image_name (c, file, sizeof file) < 0)
     return -1;
-  if (mkdir (dir, 0711) != 0 && errno != EEXIST)
+  if (mkdir (dir, geteuid () == 0 ? 0711 : 0700) != 0 && errno != EEXIST)
     return ulp_fail ("%s: %s", dir, strerror (errno));
   if (lstat (dir, &st) != 0 || !S_ISDIR (st.st_mode) || st.st_uid != geteuid ()
       || (st.st_mode & 022))
@@ -243,15 +328,18 @@ ulp_container_seal (struct ulp_container *c)
   return c->path ? remember_identity (c, file) : ulp_fail ("out of memory");
 }
 
+/* Nothing of a container to apply is parsed before its signature holds
+   (or the policy lets it in unsigned).  */
 static int
 prepare_one (const char *path, const struct ulp_policy *policy, int revert,
              struct ulp_container *c)
 {
-  if (ulp_container_open (path, c) < 0)
-    return -1;
   if (revert)
-    return 0;
-  if (ulp_container_verify (c, policy) < 0 || ulp_container_seal (c) < 0) {
+    return ulp_container_open (path, c);
+  if (ulp_container_read (path, c) < 0)
+    return -1;
+  if (ulp_container_verify (c, policy) < 0 || ulp_container_parse (c) < 0
+      || ulp_container_seal (c) < 0) {
     ulp_container_free (c);
     return -1;
   }

@@ -22,24 +22,36 @@ struct ulp_container
   struct ulp_revert_meta rev;
   uint8_t (*code)[ULP_CODE_CHECK]; /* per function, from the image */
   size_t *code_len;
-  int signed_; /* 1 when a signature block is present */
+  int sig_status; /* ulp_signature_parse: 0 signed, 1 unsigned, -1 bad */
+  int signed_;    /* 1 when a well-formed signature block is present */
   struct ulp_signature_block sig;
   struct ulp_signer signer;      /* filled in by ulp_container_verify */
   unsigned dev_major, dev_minor; /* of PATH */
   uint64_t inode;
 };
 
+/* Reads PATH (a regular file) into memory with one read and locates its
+   signature block; parses nothing else.  */
+int ulp_container_read (const char *path, struct ulp_container *c);
+/* Parses the metadata from the image read, only its signed bytes when it
+   is signed.  */
+int ulp_container_parse (struct ulp_container *c);
+/* Read and parse, without verifying: for dump, check, sign and revert.  */
 int ulp_container_open (const char *path, struct ulp_container *c);
 void ulp_container_free (struct ulp_container *c);
 
 struct ulp_policy;
-/* Applies the signature policy: a present signature must verify; an
+/* Applies the signature policy to the image as read, before anything
+   parses it: a present signature (even a malformed one) must verify; an
    absent one is refused when signatures are required.  */
 int ulp_container_verify (struct ulp_container *c,
                           const struct ulp_policy *policy);
-/* Writes the verified image to a root-only, content-addressed file under
-   the run directory (ULP_RUN_DIR, default /run/ulp) and points PATH at it:
-   replacing the original file later cannot change what processes load.  */
+/* Writes the verified image to a read-only, content-addressed file under
+   the run directory, owned by the caller and writable by no one else, and
+   points PATH at it: replacing the original file later cannot change what
+   processes load.  The run directory is ULP_RUN_DIR, else /run/ulp for
+   root, and for another user $XDG_RUNTIME_DIR/ulp, /run/user/UID/ulp or
+   /tmp/ulp-UID.  */
 int ulp_container_seal (struct ulp_container *c);
 
 /* Opens every container of PATHS; unless REVERT (nothing of them is

@@ -198,13 +198,22 @@ describe_signer (X509 *cert, struct ulp_signer *signer)
   OPENSSL_free (der);
 }
 
-/* A certificate that names its uses must include code signing.  */
+/* A certificate that restricts the uses of its key must allow digital
+   signatures (keyUsage) and code signing (extendedKeyUsage).  */
 static int
-allows_code_signing (X509 *cert)
+check_usage (X509 *cert)
 {
-  if (!(X509_get_extension_flags (cert) & EXFLAG_XKUSAGE))
-    return 1;
-  return (X509_get_extended_key_usage (cert) & XKU_CODE_SIGN) != 0;
+  uint32_t flags = X509_get_extension_flags (cert);
+  if (flags & EXFLAG_INVALID)
+    return ulp_fail ("signing certificate has malformed extensions");
+  if ((flags & EXFLAG_KUSAGE)
+      && !(X509_get_key_usage (cert) & KU_DIGITAL_SIGNATURE))
+    return ulp_fail ("signing certificate does not allow digital "
+                     "signatures (key usage)");
+  if ((flags & EXFLAG_XKUSAGE)
+      && !(X509_get_extended_key_usage (cert) & XKU_CODE_SIGN))
+    return ulp_fail ("signing certificate does not allow code signing");
+  return 0;
 }
 
 static int
@@ -255,16 +264,12 @@ ulp_signature_verify (const uint8_t *file,
     ulp_fail ("trust store %s holds no certificate", trust_dir);
   else if (!cert || p != block->cert + block->cert_len)
     ulp_fail ("malformed signer certificate");
-  else if (chain_to_trust (cert, store) == 0
+  else if (chain_to_trust (cert, store) == 0 && check_usage (cert) == 0
            && signature_matches (cert, file, block->signed_len, block->sig,
                                  block->sig_len)
                   == 0) {
-    if (!allows_code_signing (cert))
-      ulp_fail ("signing certificate does not allow code signing");
-    else {
-      describe_signer (cert, signer);
-      rc = 0;
-    }
+    describe_signer (cert, signer);
+    rc = 0;
   }
   ERR_clear_error ();
   X509_free (cert);

@@ -1,5 +1,7 @@
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <openssl/pem.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,23 +19,171 @@ ulp_trust_dir (void)
   return dir && *dir ? dir : ULP_DEFAULT_TRUST_DIR;
 }
 
-/* Anyone who can write the trust store can make the tool inject code.  */
-static int
-safe_owner (const char *path, const struct stat *st)
+const char *
+ulp_config_path (void)
 {
-  if (st->st_uid != 0 || (st->st_mode & (S_IWGRP | S_IWOTH)))
-    return ulp_fail ("trust store %s is writable by users other than root: "
-                     "refusing to trust it",
-                     path);
+  const char *config = getenv ("ULP_CONFIG");
+  return config && *config ? config : ULP_DEFAULT_CONFIG;
+}
+
+/* Anyone who can change a file on the way to a trust decision can make the
+   tool inject code.  The caller's own files are trusted too: a tool that
+   is not root can only patch the caller's own processes anyway.  A
+   directory above the object may be writable by others when it is sticky
+   (/tmp): they can then add entries, which are refused as not ours, but
+   not move ours away.  */
+static int
+check_safe (const char *path, const struct stat *st, int is_object)
+{
+  uid_t me = geteuid ();
+  if (st->st_uid != 0 && st->st_uid != me)
+    return me == 0 ? ulp_fail ("%s is owned by uid %u, not by root: "
+                               "refusing to trust it",
+                               path, (unsigned)st->st_uid)
+                   : ulp_fail ("%s is owned by uid %u, neither root nor uid "
+                               "%u: refusing to trust it",
+                               path, (unsigned)st->st_uid, (unsigned)me);
+  int sticky_dir = S_ISDIR (st->st_mode) && (st->st_mode & S_ISVTX);
+  if ((st->st_mode & (S_IWGRP | S_IWOTH)) && (is_object || !sticky_dir))
+    return ulp_fail ("%s is writable by users other than %s: refusing to "
+                     "trust it",
+                     path, me == 0 ? "root" : "its owner");
   return 0;
+}
+
+/* An absolute path without symbolic links; a missing tail is kept as
+   given, so that the directories above it can still be checked.  */
+static int
+resolve (const char *path, char *out)
+{
+  char abs[PATH_MAX], cwd[PATH_MAX];
+  int n = path[0] == '/' ? snprintf (abs, sizeof abs, "%s", path)
+          : getcwd (cwd, sizeof cwd)
+              ? snprintf (abs, sizeof abs, "%s/%s", cwd, path)
+              : -1;
+  if (n < 0 || n >= PATH_MAX)
+    return errno = ENAMETOOLONG, -1;
+  while (n > 1 && abs[n - 1] == '/')
+    abs[--n] = '\0';
+  if (realpath (abs, out))
+    return 0;
+  if (errno != ENOENT)
+    return -1;
+  char *slash = strrchr (abs, '/');
+  *slash = '\0';
+  if (resolve (slash == abs ? "/" : abs, out) < 0)
+    return -1;
+  size_t used = strlen (out);
+  if ((size_t)snprintf (out + used, PATH_MAX - used, "%s%s",
+                        out[used - 1] == '/' ? "" : "/", slash + 1)
+      >= PATH_MAX - used)
+    return errno = ENAMETOOLONG, -1;
+  return 0;
+}
+
+/* Opens the last component NAME of PATH in DIRFD with FLAGS and checks
+   it.  A FIFO or device opens without blocking, and is refused.  */
+static int
+open_object (int dirfd, const char *name, const char *path, int flags)
+{
+  int fd = openat (dirfd, name,
+                   flags | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0)
+    return errno == ENOENT    ? ULP_TRUST_ABSENT
+           : errno == ENOTDIR ? ulp_fail ("%s: not a directory", path)
+           : errno == ELOOP
+               ? ulp_fail ("%s: a symbolic link to nothing, or one that "
+                           "changed while being checked",
+                           path)
+               : ulp_fail ("%s: %s", path, strerror (errno));
+  int want_dir = (flags & O_DIRECTORY) != 0;
+  if (fstat (fd, &st) != 0
+      || (want_dir ? !S_ISDIR (st.st_mode) : !S_ISREG (st.st_mode))) {
+    close (fd);
+    return ulp_fail ("%s: not a %s", path,
+                     want_dir ? "directory" : "regular file");
+  }
+  if (check_safe (path, &st, 1) < 0
+      || fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) & ~O_NONBLOCK) != 0) {
+    close (fd);
+    return -1;
+  }
+  return fd;
+}
+
+/* Walks PATH from / and checks every directory on the way.  */
+static int
+walk (char *path, int flags)
+{
+  int fd = open ("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  struct stat st;
+  char *name = path + 1, *slash;
+  if (fd < 0 || fstat (fd, &st) != 0)
+    return ulp_fail ("/: %s", strerror (errno));
+  if (check_safe ("/", &st, 0) < 0) {
+    close (fd);
+    return -1;
+  }
+  while ((slash = strchr (name, '/'))) {
+    *slash = '\0';
+    int next = openat (fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    int rc = next < 0 ? (errno == ENOENT
+                             ? ULP_TRUST_ABSENT
+                             : ulp_fail ("%s: %s", path, strerror (errno)))
+             : fstat (next, &st) != 0 || !S_ISDIR (st.st_mode)
+                 ? ulp_fail ("%s: not a directory (or changed while being "
+                             "checked)",
+                             path)
+                 : check_safe (path, &st, 0);
+    close (fd);
+    *slash = '/';
+    if (rc < 0) {
+      if (next >= 0)
+        close (next);
+      return rc;
+    }
+    fd = next;
+    name = slash + 1;
+  }
+  int rc = open_object (fd, *name ? name : ".", path, flags);
+  close (fd);
+  return rc;
+}
+
+int
+ulp_trusted_open (const char *path, int flags)
+{
+  char resolved[PATH_MAX];
+  if (resolve (path, resolved) < 0)
+    return ulp_fail ("%s: %s", path, strerror (errno));
+  return walk (resolved, flags);
+}
+
+/* "WHAT PATH: reason", naming PATH once.  */
+static int
+fail_in (const char *what, const char *path)
+{
+  size_t n = strlen (path);
+  const char *e = ulp_error ();
+  if (strncmp (e, path, n) == 0 && (e[n] == ':' || e[n] == ' '))
+    return ulp_fail ("%s %s", what, e);
+  return ulp_fail ("%s %s: %s", what, path, e);
 }
 
 static int
 add_certificates (X509_STORE *store, const char *path, size_t *ncerts)
 {
-  FILE *f = fopen (path, "re");
-  if (!f)
+  int fd = ulp_trusted_open (path, O_RDONLY);
+  if (fd == ULP_TRUST_ABSENT)
+    return ulp_fail ("trust store: %s: vanished while being read", path);
+  if (fd < 0)
+    return fail_in ("trust store:", path);
+  FILE *f = fdopen (fd, "r");
+  if (!f) {
+    close (fd);
     return ulp_fail ("trust store: %s: %s", path, strerror (errno));
+  }
   X509 *cert;
   size_t before = *ncerts;
   while ((cert = PEM_read_X509 (f, NULL, NULL, NULL))) {
@@ -56,46 +206,58 @@ is_certificate_name (const char *name)
              || (n > 4 && strcmp (name + n - 4, ".crt") == 0));
 }
 
+/* 0 loaded, ULP_TRUST_ABSENT when DIR does not exist, -1 refused.  */
 static int
 load_directory (X509_STORE *store, const char *dir, size_t *ncerts)
 {
-  struct stat st;
-  if (stat (dir, &st) != 0)
-    return ulp_fail ("trust store %s: %s", dir,
-                     errno == ENOENT ? "no such directory" : strerror (errno));
-  if (!S_ISDIR (st.st_mode))
-    return ulp_fail ("trust store %s: not a directory", dir);
-  if (safe_owner (dir, &st) < 0)
-    return -1;
-  DIR *d = opendir (dir);
-  if (!d)
+  int fd = ulp_trusted_open (dir, O_RDONLY | O_DIRECTORY);
+  if (fd == ULP_TRUST_ABSENT)
+    return fd;
+  if (fd < 0)
+    return fail_in ("trust store", dir);
+  DIR *d = fdopendir (fd);
+  if (!d) {
+    close (fd);
     return ulp_fail ("trust store %s: %s", dir, strerror (errno));
+  }
   struct dirent *ent;
   int rc = 0;
   while (rc == 0 && (ent = readdir (d))) {
-    char path[4096];
+    char path[PATH_MAX];
     if (!is_certificate_name (ent->d_name))
       continue;
     snprintf (path, sizeof path, "%s/%s", dir, ent->d_name);
-    if (stat (path, &st) != 0 || !S_ISREG (st.st_mode))
-      continue;
-    rc = safe_owner (path, &st) < 0 ? -1
-                                    : add_certificates (store, path, ncerts);
+    rc = add_certificates (store, path, ncerts);
   }
   closedir (d);
   return rc;
 }
 
-X509_STORE *
-ulp_trust_store (const char *dir, size_t *ncerts)
+static X509_STORE *
+new_store (void)
 {
   X509_STORE *store = X509_STORE_new ();
-  *ncerts = 0;
-  if (!store) {
+  /* A certificate of the store is a trust anchor even when it is not
+     self-signed: the vendor certificate itself may be installed.  */
+  if (!store || !X509_STORE_set_flags (store, X509_V_FLAG_PARTIAL_CHAIN)) {
+    X509_STORE_free (store);
     ulp_fail ("out of memory");
     return NULL;
   }
-  if (load_directory (store, dir, ncerts) < 0) {
+  return store;
+}
+
+X509_STORE *
+ulp_trust_store (const char *dir, size_t *ncerts)
+{
+  X509_STORE *store = new_store ();
+  *ncerts = 0;
+  if (!store)
+    return NULL;
+  int rc = load_directory (store, dir, ncerts);
+  if (rc < 0) {
+    if (rc == ULP_TRUST_ABSENT)
+      ulp_fail ("trust store %s: no such directory", dir);
     X509_STORE_free (store);
     return NULL;
   }
@@ -137,11 +299,18 @@ parse_setting (const char *file, int lineno, char *line,
 static int
 read_config (const char *file, struct ulp_policy *policy)
 {
-  FILE *f = fopen (file, "re");
+  int fd = ulp_trusted_open (file, O_RDONLY);
+  if (fd == ULP_TRUST_ABSENT)
+    return 0;
+  if (fd < 0)
+    return fail_in ("signature policy", file);
+  FILE *f = fdopen (fd, "r");
   char line[1024];
   int lineno = 0, rc = 0;
-  if (!f)
-    return errno == ENOENT ? 0 : ulp_fail ("%s: %s", file, strerror (errno));
+  if (!f) {
+    close (fd);
+    return ulp_fail ("%s: %s", file, strerror (errno));
+  }
   while (rc == 0 && fgets (line, sizeof line, f)) {
     char *s = trimmed (line);
     lineno++;
@@ -152,27 +321,32 @@ read_config (const char *file, struct ulp_policy *policy)
   return rc;
 }
 
+/* Without a policy line, signatures are required as soon as the store
+   holds a certificate.  A store that exists but cannot be trusted is an
+   error, with its reason: it is not taken for an empty one.  */
 static int
 trust_store_has_certificates (const char *dir)
 {
+  X509_STORE *store = new_store ();
   size_t n = 0;
-  X509_STORE *store = ulp_trust_store (dir, &n);
+  if (!store)
+    return -1;
+  int rc = load_directory (store, dir, &n);
   X509_STORE_free (store);
-  /* A store that exists but cannot be trusted still means signatures are
-     expected: verification will then fail with the reason.  */
-  return n > 0 || (store == NULL && access (dir, F_OK) == 0);
+  if (rc == ULP_TRUST_ABSENT)
+    return 0;
+  return rc < 0 ? -1 : n > 0;
 }
 
 int
 ulp_policy_load (struct ulp_policy *policy)
 {
-  const char *config = getenv ("ULP_CONFIG");
   policy->trust_dir = ulp_trust_dir ();
   policy->require_signature = -1;
-  if (read_config (config && *config ? config : ULP_DEFAULT_CONFIG, policy) < 0)
+  if (read_config (ulp_config_path (), policy) < 0)
     return -1;
   if (policy->require_signature < 0)
     policy->require_signature
         = trust_store_has_certificates (policy->trust_dir);
-  return 0;
+  return policy->require_signature < 0 ? -1 : 0;
 }
