@@ -384,8 +384,15 @@ flip() {
   share_tmpdir
   mkdir -m 700 "$W/home" "$W/xdg"
   chown nobody "$W/home" "$W/xdg"
+  # The build may sit where nobody cannot reach (/root): the user gets its
+  # own copies of the tool, the runtime and the program.
+  mkdir -m 755 "$W/bin"
+  cp "$ULP" "$RUNTIME" "$FIX/demo_loop" "$W/bin/"
+  cp -r "$FIX/v1" "$W/bin/v1"
+  chmod -R a+rX "$W/bin"
+  local ULP=$W/bin/ulp
   setpriv --reuid=nobody --regid=nogroup --clear-groups \
-    env LD_PRELOAD="$RUNTIME" LD_LIBRARY_PATH="$FIX/v1" "$FIX/demo_loop" "$W/home/out.out" &
+    env LD_PRELOAD="$W/bin/libpulp.so.0" LD_LIBRARY_PATH="$W/bin/v1" "$W/bin/demo_loop" "$W/home/out.out" &
   LAST=$!
   PIDS+=("$LAST")
   wait_for_output home/out "original v1"
