@@ -92,11 +92,10 @@ deps:
 test-deps: deps
 	$(call need,$(TEST_DEPS))
 
-# Two independent suites share build/tests: tests/targets (the numbered
-# .bats files) and tests/fixtures (the ulp-*.bats files).
+# The Bats suite's fixtures (libraries, programs, containers) from
+# tests/targets, and the rpm packages, under $(B)/tests.
 fixtures: all
 	$(MAKE) -C tests/targets OUT=$(CURDIR)/$(B)/tests
-	$(MAKE) -C tests/fixtures OUT=$(CURDIR)/$(B)/tests
 	$(MAKE) $(B)/tests/rpm/.built
 
 # Packages of the rpm and zypper tests, built with rpmbuild.

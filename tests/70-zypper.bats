@@ -52,7 +52,7 @@ setup_zypper_root() {
 
   run zyp remove demo-livepatches
   assert_success
-  assert_output --partial "monitor (pid $old, libdemo-1.0-1.x86_64): SUCCESS $R/usr/lib64/ulp/demo-livepatches/2/libdemo_1.0-1_livepatch2.so"
+  assert_output --partial "monitor (pid $old, libdemo-1.0-1.x86_64): SUCCESS revert-all=libdemo.so.1"
   assert_output --partial "demo-livepatches-2-1.x86_64: reverted 2"
   log_is old "original v1" "livepatch 1" "livepatch 2" "original v1"
   log_is new "original v2" "livepatch 1" "livepatch 2" "original v2"

@@ -48,8 +48,7 @@ cmd_check (int argc, char **argv)
       pid = NULL, argc = 0;
   if (!pid || optind != argc - 1 || strspn (pid, "0123456789") != strlen (pid)
       || !*pid) {
-    fprintf (stderr, "usage: ulp check -p PID PATCH\n");
-    return ULP_EXIT_USAGE;
+    return ulp_command_usage ("check", stderr);
   }
   int applied = is_applied ((pid_t)atoi (pid), argv[optind]);
   if (applied < 0) {

@@ -8,8 +8,7 @@ int
 cmd_dump (int argc, char **argv)
 {
   if (argc != 2) {
-    fprintf (stderr, "usage: ulp dump CONTAINER\n");
-    return ULP_EXIT_USAGE;
+    return ulp_command_usage ("dump", stderr);
   }
   struct ulp_container c;
   if (ulp_container_open (argv[1], &c) < 0) {

@@ -28,8 +28,7 @@ int
 cmd_livepatchable (int argc, char **argv)
 {
   if (argc != 2) {
-    fprintf (stderr, "usage: ulp livepatchable LIB\n");
-    return ULP_EXIT_USAGE;
+    return ulp_command_usage ("livepatchable", stderr);
   }
   const char *lib = argv[1];
   struct ulp_elf *e = ulp_elf_open (lib);

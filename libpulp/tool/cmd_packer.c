@@ -204,8 +204,7 @@ int
 cmd_packer (int argc, char **argv)
 {
   if (argc != 2) {
-    fprintf (stderr, "usage: ulp packer FILE.dsc\n");
-    return ULP_EXIT_USAGE;
+    return ulp_command_usage ("packer", stderr);
   }
   size_t len;
   char *text = read_whole_file (argv[1], &len);

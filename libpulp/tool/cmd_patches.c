@@ -1,4 +1,5 @@
 /* ulp patches: what each process has, as text or as stable JSON.  */
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,31 +8,164 @@
 
 #include "catalog.h"
 #include "command.h"
+#include "elffile.h"
 #include "error.h"
+#include "metadata.h"
 #include "process.h"
 #include "trigger.h"
+
+/* A mapped file already looked at: whether it is a live patch container.  */
+struct seen_file
+{
+  unsigned dev_major, dev_minor;
+  uint64_t inode;
+  int container;
+};
 
 struct listing
 {
   int json;
   int first_library;
-  struct ulp_catalog catalog; /* names the package behind a build-ID */
+  struct ulp_process *process; /* the one being printed */
+  struct ulp_catalog catalog;  /* names the package behind a build-ID */
+  struct seen_file *seen;      /* every file asked about, by identity */
+  size_t nseen, seen_cap;
 };
 
-static void
-json_string (const char *s)
+/* Length of the valid UTF-8 sequence at S (1 to 4), with its code point in
+   *CP; 0 when S does not start one (stray or missing continuation byte,
+   overlong form, surrogate, beyond U+10FFFF).  */
+static size_t
+utf8_sequence (const unsigned char *s, uint32_t *cp)
 {
+  static const uint32_t min[] = { 0, 0, 0x80, 0x800, 0x10000 };
+  size_t len = s[0] < 0x80             ? 1
+               : (s[0] & 0xe0) == 0xc0 ? 2
+               : (s[0] & 0xf0) == 0xe0 ? 3
+               : (s[0] & 0xf8) == 0xf0 ? 4
+                                       : 0;
+  if (len == 0)
+    return 0;
+  uint32_t v = len == 1 ? s[0] : s[0] & (0x7f >> len);
+  for (size_t i = 1; i < len; i++) {
+    if ((s[i] & 0xc0) != 0x80)
+      return 0;
+    v = (v << 6) | (s[i] & 0x3f);
+  }
+  if (v < min[len] || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+    return 0;
+  *cp = v;
+  return len;
+}
+
+/* C0 and C1 control characters and DEL: what makes a terminal act.  */
+static int
+is_control (uint32_t cp)
+{
+  return cp < 0x20 || (cp >= 0x7f && cp < 0xa0);
+}
+
+/* Text output of a string read from a process or a file: control
+   characters, backslash and bytes that are not UTF-8 are written as \xNN
+   (backslash as \\), so nothing reaches the terminal as a control
+   sequence.  */
+static void
+text_string (const char *str)
+{
+  const unsigned char *s = (const unsigned char *)str;
+  while (*s) {
+    uint32_t cp;
+    size_t n = utf8_sequence (s, &cp);
+    if (n == 0 || is_control (cp)) {
+      for (size_t i = 0; i < (n ? n : 1); i++)
+        printf ("\\x%02x", s[i]);
+      s += n ? n : 1;
+    } else if (cp == '\\') {
+      fputs ("\\\\", stdout);
+      s++;
+    } else {
+      fwrite (s, 1, n, stdout);
+      s += n;
+    }
+  }
+}
+
+/* A JSON string of valid UTF-8: control characters as \u00XX, each byte
+   that is not part of a valid UTF-8 sequence as U+FFFD (\ufffd).  */
+static void
+json_string (const char *str)
+{
+  const unsigned char *s = (const unsigned char *)str;
   putchar ('"');
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\')
-      printf ("\\%c", c);
-    else if (c < 0x20)
-      printf ("\\u%04x", c);
+  while (*s) {
+    uint32_t cp;
+    size_t n = utf8_sequence (s, &cp);
+    if (n == 0)
+      fputs ("\\ufffd", stdout);
+    else if (cp == '"' || cp == '\\')
+      printf ("\\%c", (char)cp);
+    else if (is_control (cp))
+      printf ("\\u%04x", (unsigned)cp);
     else
-      putchar (c);
+      fwrite (s, 1, n, stdout);
+    s += n ? n : 1;
   }
   putchar ('"');
+}
+
+/* Whether the file of mapping M, opened as the process maps it, holds a
+   .ulp section: a live patch container the process loaded, not one of its
+   libraries.  */
+static int
+mapped_container (const struct ulp_process *p, const struct ulp_mapping *m)
+{
+  char link[96];
+  snprintf (link, sizeof link, "/proc/%d/map_files/%llx-%llx", (int)p->pid,
+            (unsigned long long)m->start, (unsigned long long)m->end);
+  int fd = open (link, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return 0;
+  struct ulp_elf *e = ulp_elf_open_fd (fd, m->path);
+  const uint8_t *data;
+  size_t len;
+  int found = e && ulp_elf_section (e, ULP_SECTION_APPLY, &data, &len) == 0;
+  if (e)
+    ulp_elf_close (e);
+  return found;
+}
+
+static const struct ulp_mapping *
+mapping_at (const struct ulp_process *p, uint64_t start)
+{
+  for (size_t i = 0; i < p->maps.n; i++)
+    if (p->maps.v[i].start == start && p->maps.v[i].offset == 0)
+      return &p->maps.v[i];
+  return NULL;
+}
+
+/* Whether LIB is a container copy; each file is opened once per run.  */
+static int
+is_container (struct listing *l, const struct ulp_library *lib)
+{
+  const struct ulp_mapping *m = mapping_at (l->process, lib->base);
+  if (!m)
+    return 0;
+  for (size_t i = 0; i < l->nseen; i++)
+    if (l->seen[i].inode == m->inode && l->seen[i].dev_major == m->dev_major
+        && l->seen[i].dev_minor == m->dev_minor)
+      return l->seen[i].container;
+  int container = mapped_container (l->process, m);
+  if (l->nseen == l->seen_cap) {
+    size_t cap = l->seen_cap ? 2 * l->seen_cap : 16;
+    struct seen_file *grown = realloc (l->seen, cap * sizeof *grown);
+    if (!grown)
+      return container;
+    l->seen = grown;
+    l->seen_cap = cap;
+  }
+  l->seen[l->nseen++]
+      = (struct seen_file){ m->dev_major, m->dev_minor, m->inode, container };
+  return container;
 }
 
 static void
@@ -47,6 +181,8 @@ static void
 print_library (const struct ulp_library *lib, void *ctx)
 {
   struct listing *l = ctx;
+  if (is_container (l, lib))
+    return;
   char hex[2 * ULP_BUILD_ID_MAX + 1];
   ulp_hex (lib->build_id, lib->build_id_len, hex);
   const struct ulp_catalog_entry *e = ulp_catalog_find_build (&l->catalog, hex);
@@ -54,7 +190,11 @@ print_library (const struct ulp_library *lib, void *ctx)
   if (e)
     ulp_catalog_nevra (e, nevra, sizeof nevra);
   if (!l->json) {
-    printf ("    %s (build-ID %s%s%s)\n", lib->path, hex, e ? ", " : "", nevra);
+    fputs ("    ", stdout);
+    text_string (lib->path);
+    printf (" (build-ID %s%s", hex, e ? ", " : "");
+    text_string (nevra);
+    fputs (")\n", stdout);
     return;
   }
   printf ("%s{\"path\":", l->first_library ? "" : ",");
@@ -79,8 +219,11 @@ print_patch (const struct ulp_applied_patch *p, int json, int first)
             p->container);
   snprintf (target, sizeof target, "%.*s", ULP_NAME_MAX - 1, p->target);
   if (!json) {
-    printf ("    %s (target %s, id %s, applied %s)\n", container, target, id,
-            when);
+    fputs ("    ", stdout);
+    text_string (container);
+    fputs (" (target ", stdout);
+    text_string (target);
+    printf (", id %s, applied %s)\n", id, when);
     return;
   }
   printf ("%s{\"container\":", first ? "" : ",");
@@ -98,9 +241,12 @@ print_process (struct ulp_process *p, const struct ulp_runtime *st,
     printf ("%s{\"pid\":%d,\"name\":", first ? "" : ",", (int)p->pid);
     json_string (p->name);
     printf (",\"libraries\":[");
-  } else
-    printf ("%s (pid %d):\n  libraries:\n", p->name, (int)p->pid);
+  } else {
+    text_string (p->name);
+    printf (" (pid %d):\n  libraries:\n", (int)p->pid);
+  }
   l->first_library = 1;
+  l->process = p;
   ulp_process_livepatchable (p, print_library, l);
   printf (l->json ? "],\"patches\":[" : "  patches:\n");
   for (uint32_t i = 0; i < st->npatches; i++)
@@ -117,7 +263,7 @@ cmd_patches (int argc, char **argv)
       = { { "json", no_argument, NULL, 'j' },
           { "process", required_argument, NULL, 'p' },
           { NULL, 0, NULL, 0 } };
-  struct listing l = { 0, 1, { NULL, 0 } };
+  struct listing l = { .json = 0, .first_library = 1 };
   const char *selector = NULL;
   int c;
   while ((c = getopt_long (argc, argv, "p:", options, NULL)) != -1)
@@ -125,10 +271,8 @@ cmd_patches (int argc, char **argv)
       selector = optarg;
     else if (c == 'j')
       l.json = 1;
-    else {
-      fprintf (stderr, "usage: ulp patches [-p PID|NAME|WILDCARD] [--json]\n");
-      return ULP_EXIT_USAGE;
-    }
+    else
+      return ulp_command_usage ("patches", stderr);
   pid_t *pids;
   size_t n, shown = 0;
   int strict;
@@ -165,5 +309,6 @@ cmd_patches (int argc, char **argv)
   free (pids);
   free (st);
   ulp_catalog_free (&l.catalog);
+  free (l.seen);
   return rc;
 }

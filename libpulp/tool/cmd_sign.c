@@ -43,9 +43,7 @@ cmd_sign (int argc, char **argv)
     else
       key = NULL, optind = argc + 1;
   if (!key || !cert || optind != argc - 1) {
-    fprintf (stderr,
-             "usage: ulp sign --key KEY.pem --cert CERT.pem CONTAINER\n");
-    return ULP_EXIT_USAGE;
+    return ulp_command_usage ("sign", stderr);
   }
   const char *path = argv[optind];
   struct ulp_container c;

@@ -31,10 +31,7 @@ static const struct option long_options[]
 static int
 usage (void)
 {
-  fprintf (stderr, "usage: ulp trigger [-p PID|NAME|WILDCARD] [--revert] "
-                   "[--revert-all=LIB|target] [--timeout=SECONDS] "
-                   "[--retries=N] [-q] [PATCH...]\n");
-  return ULP_EXIT_USAGE;
+  return ulp_command_usage ("trigger", stderr);
 }
 
 static int

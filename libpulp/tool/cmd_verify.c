@@ -28,8 +28,7 @@ cmd_verify (int argc, char **argv)
     else
       optind = argc + 1;
   if (optind != argc - 1) {
-    fprintf (stderr, "usage: ulp verify [--trust DIR] [--timing] CONTAINER\n");
-    return ULP_EXIT_USAGE;
+    return ulp_command_usage ("verify", stderr);
   }
   /* The signature is checked before anything parses the container.  */
   struct ulp_container c;

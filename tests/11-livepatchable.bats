@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # ulp livepatchable LIB (docs/cli-contract.md)
-load test_helper
+load helpers
 
 # number of entries in __patchable_function_entries (8 bytes each)
 patchable_count() {
@@ -40,7 +40,7 @@ patchable_count() {
 }
 
 @test "livepatchable: patch areas of another size -> exit 1" {
-  run --separate-stderr "$ULP" livepatchable "$FX/lib-badpad/libdemo.so.1"
+  run --separate-stderr "$ULP" livepatchable "$FIX/lib-badpad/libdemo.so.1"
   assert_failure 1
   [[ $stderr == "ulp livepatchable: "* ]] || fail "stderr: $stderr"
   [[ $stderr == *"not livepatchable"* || $stderr == *"patch areas are not 16,14 NOPs"* ]] ||

@@ -2,8 +2,8 @@
 # Threads blocked in system calls (read, nanosleep, epoll_wait with and
 # without timeout, futex, condition variable) live through many triggers
 # with no EINTR, no short sleep, no early timeout and no spurious wakeup
-# (tests/fixtures/syscall_target.c reports any of these).
-load test_helper
+# (tests/targets/syscall_target.c reports any of these).
+load helpers
 
 # distinct_containers N: packs N containers that all replace demo_message
 # with "patched 1" but differ in code (a tag), so each one is a new patch
@@ -11,7 +11,7 @@ load test_helper
 distinct_containers() {
   local i
   for ((i = 1; i <= $1; i++)); do
-    gcc -O2 -fPIC -shared -DPATCH_TAG="$i" -o "$W/c$i.so" "$FXSRC/patch1.c"
+    gcc -O2 -fPIC -shared -DPATCH_TAG="$i" -o "$W/c$i.so" "$FIXSRC/patch1.c"
     make_dsc patch1 "$W/c$i.so" "$LIB" >"$W/c$i.dsc"
     "$ULP" packer "$W/c$i.dsc" >/dev/null || fail "packer $W/c$i.dsc"
   done

@@ -2,7 +2,7 @@
 # Errors for one PID (-p N: a would-be skip is FAILED, exit 1), skips
 # without -p, and bad containers (exit 2, nothing touched, the target keeps
 # its code and still takes a good patch afterwards).
-load test_helper
+load helpers
 
 @test "-p PID: no such process" {
   pack p1 patch1 "$LIB"
@@ -135,7 +135,7 @@ bad_container() {
   random) head -c 16384 /dev/urandom >"$file" ;;
   empty) : >"$file" ;;
   text) echo "#!/bin/sh" >"$file" ;;
-  no-metadata) cp "$FX/patch1.so" "$file" ;;
+  no-metadata) cp "$FIX/patch1.so" "$file" ;;
   corrupt-metadata)
     # a valid ELF whose .ulp section is overwritten with 0xff bytes
     pack good patch1 "$LIB" "$W/src"

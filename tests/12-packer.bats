@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # ulp packer FILE.dsc and ulp dump CONTAINER (docs/cli-contract.md)
-load test_helper
+load helpers
 
 # section_count FILE NAME: how many sections called exactly NAME
 section_count() {
@@ -34,7 +34,7 @@ refused() {
 }
 
 @test "packer: success message, .ulp and .ulp.rev sections" {
-  cp "$FX/patch1.so" "$W/p1.so"
+  cp "$FIX/patch1.so" "$W/p1.so"
   make_dsc patch1 "$W/p1.so" "$LIB" >"$W/p1.dsc"
   run --separate-stderr "$ULP" packer "$W/p1.dsc"
   assert_success
@@ -42,7 +42,7 @@ refused() {
   assert_equal "$(section_count "$W/p1.so" .ulp)" 1
   assert_equal "$(section_count "$W/p1.so" .ulp.rev)" 1
   # the library was only read
-  cmp "$LIB/libdemo.so.1" "$FX/lib/libdemo.so.1"
+  cmp "$LIB/libdemo.so.1" "$FIX/lib/libdemo.so.1"
 }
 
 @test "packer: the packed container is still a loadable shared object" {
@@ -61,7 +61,7 @@ print(f().decode())' "$W/p1.so"
 }
 
 @test "packer: two functions, blank lines ignored" {
-  cp "$FX/patch_multi.so" "$W/m.so"
+  cp "$FIX/patch_multi.so" "$W/m.so"
   make_dsc patch_multi "$W/m.so" "$LIB" >"$W/m.dsc"
   grep -qx '' "$W/m.dsc" # the template really has a blank line
   run "$ULP" packer "$W/m.dsc"
@@ -89,7 +89,7 @@ print(f().decode())' "$W/p1.so"
 
 @test "packer: relative container path is relative to the .dsc's folder" {
   mkdir -p "$W/sub"
-  cp "$FX/patch1.so" "$W/sub/rel.so"
+  cp "$FIX/patch1.so" "$W/sub/rel.so"
   printf 'rel.so\n@%s\ndemo_message:demo_message_p1\n' "$LIB/libdemo.so.1" >"$W/sub/rel.dsc"
   cd /
   run "$ULP" packer "$W/sub/rel.dsc"
@@ -104,7 +104,7 @@ print(f().decode())' "$W/p1.so"
   readelf -sW "$LIB/libdemo.so.1" | awk '$8 == "demo_scale" && $5 == "LOCAL"' | grep -q .
   run readelf --dyn-syms -W "$LIB/libdemo.so.1"
   refute_output --partial demo_scale
-  cp "$FX/patch_scale.so" "$W/s.so"
+  cp "$FIX/patch_scale.so" "$W/s.so"
   make_dsc patch_scale "$W/s.so" "$LIB" >"$W/s.dsc"
   run "$ULP" packer "$W/s.dsc"
   assert_success
@@ -114,19 +114,19 @@ print(f().decode())' "$W/p1.so"
 # --- refusals: the line is named, the container is left untouched ---------
 
 @test "packer refuses: missing '@' line" {
-  cp "$FX/patch1.so" "$W/p1.so"
+  cp "$FIX/patch1.so" "$W/p1.so"
   printf '%s\ndemo_message:demo_message_p1\n' "$W/p1.so" >"$W/p.dsc"
   refused "$W/p.dsc" 2 "missing '@' line" "$W/p1.so"
 }
 
 @test "packer refuses: unknown old function" {
-  cp "$FX/patch1.so" "$W/p1.so"
+  cp "$FIX/patch1.so" "$W/p1.so"
   printf '%s\n@%s\nno_such_function:demo_message_p1\n' "$W/p1.so" "$LIB/libdemo.so.1" >"$W/p.dsc"
   refused "$W/p.dsc" 3 "unknown old function 'no_such_function' in " "$W/p1.so"
 }
 
 @test "packer refuses: unknown new function, on the right line after a blank one" {
-  cp "$FX/patch_multi.so" "$W/m.so"
+  cp "$FIX/patch_multi.so" "$W/m.so"
   printf '%s\n@%s\ndemo_message:demo_message_multi\n\ndemo_value:no_such_new\n' \
     "$W/m.so" "$LIB/libdemo.so.1" >"$W/p.dsc"
   refused "$W/p.dsc" 5 "unknown new function 'no_such_new' in " "$W/m.so"
@@ -139,7 +139,7 @@ print(f().decode())' "$W/p1.so"
 }
 
 @test "packer refuses: target library missing" {
-  cp "$FX/patch1.so" "$W/p1.so"
+  cp "$FIX/patch1.so" "$W/p1.so"
   printf '%s\n@%s\ndemo_message:demo_message_p1\n' "$W/p1.so" "$W/nolib/libdemo.so.1" >"$W/p.dsc"
   refused "$W/p.dsc" 2 "no such file" "$W/p1.so"
 }
@@ -154,14 +154,14 @@ print(f().decode())' "$W/p1.so"
 }
 
 @test "packer refuses: target library is not an ELF file" {
-  cp "$FX/patch1.so" "$W/p1.so"
+  cp "$FIX/patch1.so" "$W/p1.so"
   printf 'not an elf\n' >"$W/libdemo.so.1"
   printf '%s\n@%s\ndemo_message:demo_message_p1\n' "$W/p1.so" "$W/libdemo.so.1" >"$W/p.dsc"
   refused "$W/p.dsc" 2 "not an ELF file" "$W/p1.so" "$W/libdemo.so.1"
 }
 
 @test "packer refuses: function without a patch area" {
-  cp "$FX/patch1.so" "$W/p1.so"
+  cp "$FIX/patch1.so" "$W/p1.so"
   printf '%s\n@%s\ndemo_message:demo_message_p1\ndemo_unpatchable:demo_message_p1\n' \
     "$W/p1.so" "$LIB/libdemo.so.1" >"$W/p.dsc"
   REASON_RE="function 'demo_unpatchable' (in [^ ]+ )?is not livepatchable" \
@@ -169,7 +169,7 @@ print(f().decode())' "$W/p1.so"
 }
 
 @test "packer refuses: library that is not livepatchable at all" {
-  cp "$FX/patch1.so" "$W/p1.so"
+  cp "$FIX/patch1.so" "$W/p1.so"
   printf '%s\n@%s\nplain_message:demo_message_p1\n' "$W/p1.so" "$LIBPLAIN/libplain.so.1" >"$W/p.dsc"
   cp "$W/p1.so" "$W/p1.so.before"
   run --separate-stderr "$ULP" packer "$W/p.dsc"
@@ -179,13 +179,13 @@ print(f().decode())' "$W/p1.so"
 }
 
 @test "packer refuses: a line that is not old:new" {
-  cp "$FX/patch1.so" "$W/p1.so"
+  cp "$FIX/patch1.so" "$W/p1.so"
   printf '%s\n@%s\ndemo_message\n' "$W/p1.so" "$LIB/libdemo.so.1" >"$W/p.dsc"
   REASON_RE="expected old(_function)?:new(_function)?" refused "$W/p.dsc" 3 "" "$W/p1.so"
 }
 
 @test "packer refuses: duplicate function" {
-  cp "$FX/patch_multi.so" "$W/m.so"
+  cp "$FIX/patch_multi.so" "$W/m.so"
   printf '%s\n@%s\ndemo_message:demo_message_multi\ndemo_value:demo_value_multi\ndemo_message:demo_message_multi\n' \
     "$W/m.so" "$LIB/libdemo.so.1" >"$W/p.dsc"
   refused "$W/p.dsc" 5 "duplicate function" "$W/m.so"
@@ -250,7 +250,7 @@ print(f().decode())' "$W/p1.so"
 }
 
 @test "dump: container without metadata -> error, no crash" {
-  cp "$FX/patch1.so" "$W/raw.so"
+  cp "$FIX/patch1.so" "$W/raw.so"
   run --separate-stderr "$ULP" dump "$W/raw.so"
   [ "$status" -eq 1 ] || [ "$status" -eq 2 ] || fail "exit $status"
   [[ $stderr == "ulp dump: "* ]] || fail "stderr: $stderr"

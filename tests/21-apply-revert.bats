@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # ulp trigger (apply / revert) and ulp check against real processes.
-load test_helper
+load helpers
 
 # entry_addr PID LIBPATH SYMBOL: run-time address (decimal) of SYMBOL
 entry_addr() {
@@ -30,17 +30,17 @@ summary: 1 succeeded, 0 skipped, 0 failed"
   start_demo out "$LIB"
   local pid=$LAST addr orig patched after
   addr=$(($(entry_addr "$pid" "$LIB/libdemo.so.1" demo_message) - 14))
-  orig=$(peek "$pid" "$addr" 16)
+  orig=$(peek "$pid" "$(printf %x "$addr")" 16)
   # the area is what the file holds: 16 NOPs without -fcf-protection
   assert_equal "$orig" "$(file_bytes "$LIB/libdemo.so.1" "$(($(symbol_value "$LIB/libdemo.so.1" demo_message) - 14))" 16)"
   assert_equal "$orig" "90909090909090909090909090909090"
   "$ULP" trigger -q -p "$pid" "$W/p1.so"
   wait_for_file_content "$W/out.out" "patched 1 11"
-  patched=$(peek "$pid" "$addr" 16)
+  patched=$(peek "$pid" "$(printf %x "$addr")" 16)
   [ "$patched" != "$orig" ] || fail "patch area unchanged while patched"
   "$ULP" trigger -q --revert -p "$pid" "$W/p1.so"
   wait_for_file_content "$W/out.out" "original 11"
-  after=$(peek "$pid" "$addr" 16)
+  after=$(peek "$pid" "$(printf %x "$addr")" 16)
   assert_equal "$after" "$orig"
 }
 
@@ -49,7 +49,7 @@ summary: 1 succeeded, 0 skipped, 0 failed"
   start_demo out "$LIBCET"
   local pid=$LAST addr before
   addr=$(entry_addr "$pid" "$LIBCET/libdemo.so.1" demo_message)
-  before=$(peek "$pid" $((addr - 14)) 20)
+  before=$(peek "$pid" "$(printf %x $((addr - 14)))" 20)
   assert_equal "${before:28:8}" "f30f1efa" # endbr64 at the entry
   run "$ULP" trigger -p "$pid" "$W/p1.so"
   assert_success
@@ -57,11 +57,11 @@ summary: 1 succeeded, 0 skipped, 0 failed"
   wait_for_file_content "$W/out.out" "patched 1 11"
   # indirect-branch targets must stay valid: endbr64 is still the first
   # instruction of the function
-  assert_equal "$(peek "$pid" "$addr" 4)" "f30f1efa"
+  assert_equal "$(peek "$pid" "$(printf %x "$addr")" 4)" "f30f1efa"
   run "$ULP" trigger --revert -p "$pid" "$W/p1.so"
   assert_success
   wait_for_file_content "$W/out.out" "original 11"
-  assert_equal "$(peek "$pid" $((addr - 14)) 20)" "$before"
+  assert_equal "$(peek "$pid" "$(printf %x $((addr - 14)))" 20)" "$before"
 }
 
 @test "trigger: a non-exported (static) function is patched" {
@@ -187,7 +187,7 @@ summary: 1 succeeded, 0 skipped, 0 failed"
   run --separate-stderr "$ULP" check -p "$pid" "$W/missing.so"
   assert_failure 2
   [[ $stderr == "ulp check: "* ]] || fail "stderr: $stderr"
-  cp "$FX/patch1.so" "$W/raw.so"
+  cp "$FIX/patch1.so" "$W/raw.so"
   run "$ULP" check -p "$pid" "$W/raw.so"
   assert_failure 2
   run "$ULP" check "$W/p1.so"

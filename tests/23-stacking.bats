@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # Patches on the same function stack; --revert-all (alone and with a PATCH).
-load test_helper
+load helpers
 
 setup_stack() {
   pack p1 patch1 "$LIB"

@@ -1,9 +1,9 @@
 #!/usr/bin/env bats
 # Threads calling the patched function in a tight loop through hundreds of
 # apply/revert cycles; every single result is checked by the target
-# (tests/fixtures/stress_target.c).
+# (tests/targets/stress_target.c).
 #   ULP_STRESS_CYCLES (default 300), ULP_STRESS_THREADS (default 4)
-load test_helper
+load helpers
 
 # bit masks over the stress_target values "original" "patched 1" "patched 2"
 O=1 P1=2 P2=4
@@ -131,4 +131,29 @@ finish_stress() {
     trig --revert "$W/p1.so"
   done
   assert_alive "$PID"
+}
+
+@test "ctl: a reply written in pieces arrives whole; a target that dies is noticed at once" {
+  # a target that answers "ping" in two writes 0.3 s apart, and dies on "die"
+  cat >"$W/slow_target" <<'SH'
+#!/bin/bash
+exec 5<"$1" 6>"$2"
+while read -r cmd <&5; do
+  case $cmd in
+  ping) printf o >&6; sleep 0.3; printf 'k 854\n' >&6 ;;
+  die) exit 1 ;;
+  esac
+done
+SH
+  chmod +x "$W/slow_target"
+  FIX=$W NORUNTIME=1 start_ctl_target slow slow_target "$W" "$W/slow.ctl" "$W/slow.ack"
+  local i
+  for ((i = 0; i < 3; i++)); do
+    assert_equal "$(ctl slow ping)" "ok 854"
+  done
+  SECONDS=0
+  run ctl slow die
+  assert_failure
+  assert_output --partial "died before answering 'die'"
+  [ "$SECONDS" -lt 5 ] || fail "the death was noticed after $SECONDS s"
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # Which processes and which containers a trigger picks: wildcard PATCH with
 # containers for two builds, -p NAME and -p 'wild*'.
-load test_helper
+load helpers
 
 @test "wildcard PATCH: each process gets only the container for its build" {
   local U1 U2

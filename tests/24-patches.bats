@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # ulp patches [-p PID|NAME|WILDCARD] [--json]
-load test_helper
+load helpers
 
 # mapped_path PID: the path of libdemo.so.1 as the process maps it
 mapped_path() {
@@ -150,4 +150,91 @@ d = json.loads(sys.stdin.read())
 assert d["processes"] == [], d' <<<"$output"
   run --separate-stderr "$ULP" patches -p "$(dead_pid)"
   [ "$status" -ne 0 ] || [ -z "$output" ] || fail "output for a dead pid: $output"
+}
+
+@test "patches: a loaded container is none of the process's libraries, applied or reverted" {
+  # a container built with the patch flags of macros.ulp has patch areas too
+  gcc -O2 -fPIC -shared -fpatchable-function-entry=16,14 -o "$W/lp.so" "$FIXSRC/patch1.c"
+  make_dsc patch1 "$W/lp.so" "$LIB" >"$W/lp.dsc"
+  "$ULP" packer "$W/lp.dsc" >/dev/null
+  run "$ULP" livepatchable "$W/lp.so"
+  assert_success
+  start_demo out "$LIB"
+  local pid=$LAST lib
+  lib=$(mapped_path "$pid")
+  "$ULP" trigger -q -p "$pid" "$W/lp.so"
+  wait_for_file_content "$W/out.out" "patched 1 11"
+  for step in applied reverted; do
+    run --separate-stderr "$ULP" patches -p "$pid"
+    assert_success
+    assert_equal "$(sed -n '/^  libraries:$/,/^  patches:$/p' <<<"$output")" "  libraries:
+    $lib (build-ID $(build_id "$LIB/libdemo.so.1"))
+  patches:"
+    run --separate-stderr "$ULP" patches -p "$pid" --json
+    assert_success
+    python3 -c '
+import json, sys
+d = json.loads(sys.stdin.read())
+libs = [l["path"] for l in d["processes"][0]["libraries"]]
+assert libs == [sys.argv[1]], libs' "$lib" <<<"$output"
+    [ "$step" = reverted ] || "$ULP" trigger -q --revert -p "$pid" "$W/lp.so"
+  done
+}
+
+# hostile_target: a demo_target whose name holds an escape sequence (OSC,
+# which sets a terminal's title), a BEL and a byte that is not UTF-8, mapping libdemo.so.1 from a
+# folder whose name has an escape sequence, a backslash, a byte that is not
+# UTF-8 and an "é"; patched with a container whose folder name has an
+# escape sequence and a C1 control (U+009B, CSI).  Sets LIBDIR, CONTAINER and
+# the pid in $LAST.
+hostile_target() {
+  LIBDIR=$W/$'lib\033[31m\\\xff\xc3\xa9'
+  CONTAINER=$W/$'c\033[2J\xc2\x9b'/c.so
+  mkdir "$LIBDIR" "${CONTAINER%/*}"
+  cp "$LIB/libdemo.so.1" "$LIBDIR/"
+  cp "$FIX/patch1.so" "$CONTAINER"
+  printf '%s\n@%s\n%s\n' "$CONTAINER" "$LIBDIR/libdemo.so.1" \
+    demo_message:demo_message_p1 >"$W/c.dsc"
+  "$ULP" packer "$W/c.dsc" >/dev/null
+  DEMO_TARGET_NAME=$'\033]0;pwn\a\xff' start_demo out "$LIBDIR"
+  "$ULP" trigger -q -p "$LAST" "$CONTAINER"
+  wait_for_file_content "$W/out.out" "patched 1 11"
+}
+
+@test "patches: control characters and invalid UTF-8 from processes are escaped in text output" {
+  hostile_target
+  run "$ULP" patches -p "$LAST"
+  assert_success
+  "$ULP" patches -p "$LAST" >"$W/text"
+  # control characters (but newlines), DEL and bytes that are not UTF-8
+  # come out as \xNN, a backslash as \\, valid UTF-8 (é) as it is
+  python3 - "$W/text" <<'PY'
+import sys
+text = open(sys.argv[1], "rb").read().decode("utf-8")  # strict
+bad = [c for c in text if (ord(c) < 0x20 and c != "\n") or 0x7f <= ord(c) < 0xa0]
+assert not bad, bad
+PY
+  # (the process reader already turns control characters of a name into ?)
+  assert_line --index 0 "?]0;pwn?\\xff (pid $LAST):"
+  assert_line --index 2 --partial "/lib\\x1b[31m\\\\\\xffé/libdemo.so.1 (build-ID "
+  assert_line --index 4 --partial "/c\\x1b[2J\\xc2\\x9b/c.so (target libdemo.so.1, "
+}
+
+@test "patches --json: control characters escaped, invalid UTF-8 replaced by U+FFFD, valid JSON" {
+  hostile_target
+  "$ULP" patches -p "$LAST" --json >"$W/json"
+  python3 - "$W/json" "$W" <<'PY'
+import json, sys
+data = open(sys.argv[1], "rb").read()
+assert all(b >= 0x20 for b in data.rstrip(b"\n")), "raw control byte in the JSON"
+d = json.loads(data.decode("utf-8"))  # strict: invalid UTF-8 raises
+p = d["processes"][0]
+assert p["name"] == "?]0;pwn?\ufffd", p["name"]
+lib = sys.argv[2] + "/lib\x1b[31m\\\ufffd\u00e9/libdemo.so.1"
+assert [l["path"] for l in p["libraries"]] == [lib], (p["libraries"], lib)
+container = sys.argv[2] + "/c\x1b[2J\u009b/c.so"
+assert [x["container"] for x in p["patches"]] == [container], p["patches"]
+for raw in (b"\\u001b", b"\\u009b", b"\\ufffd"):
+    assert raw in data, (raw, data)
+PY
 }
