@@ -217,15 +217,15 @@ teardown() {
 
 @test "a process named like a report line: its name is shown defused, the counts hold" {
   root_with_library
-  cp "$PKG/monitor" "$W/x): FAILED y"
-  LD_PRELOAD=$RUNTIME_SO LD_LIBRARY_PATH=$R/usr/lib64 "$W/x): FAILED y" "$W/odd.log" &
+  cp "$PKG/monitor" "$W/x): FAILED y"$'\xff'
+  LD_PRELOAD=$RUNTIME_SO LD_LIBRARY_PATH=$R/usr/lib64 "$W/x): FAILED y"$'\xff' "$W/odd.log" &
   odd=$!
   PIDS+=("$odd")
   wait_for_maps "$odd" libdemo.so.1
   wait_for_log odd original
   run rpm_quiet --root "$R" -i "$PKG"/root/good/demo-livepatches-1-*.rpm
   assert_success
-  assert_output --partial "x?? FAILED y (pid $odd, libdemo-1.0-2.x86_64): SUCCESS"
+  assert_output --partial "x?? FAILED y? (pid $odd, libdemo-1.0-2.x86_64): SUCCESS"
   assert_output --partial "demo-livepatches-1-1.x86_64: patched 3, skipped 0, failed 0"
   log_is odd "original v2" "livepatch 1"
 }

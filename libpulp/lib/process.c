@@ -1,4 +1,3 @@
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -9,6 +8,7 @@
 #include "elffile.h"
 #include "error.h"
 #include "process.h"
+#include "text.h"
 
 #define RUNTIME_FILE "libpulp.so"
 
@@ -119,15 +119,13 @@ find_runtime (struct ulp_process *p)
   }
 }
 
-/* Any user names their processes: in a report line, a name must not pass
-   for the line's own structure ("NAME (pid N): OUTCOME").  */
+/* Any user names their processes: in a report line, a name must neither
+   reach the terminal as a control sequence or bytes that are not UTF-8,
+   nor pass for the line's own structure ("NAME (pid N): OUTCOME").  */
 static void
 make_printable (char *name)
 {
-  for (; *name; name++)
-    if (iscntrl ((unsigned char)*name) || *name == '(' || *name == ')'
-        || *name == ':')
-      *name = '?';
+  ulp_defuse (name, "():");
 }
 
 int

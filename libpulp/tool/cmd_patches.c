@@ -12,6 +12,7 @@
 #include "error.h"
 #include "metadata.h"
 #include "process.h"
+#include "text.h"
 #include "trigger.h"
 
 /* A mapped file already looked at: whether it is a live patch container.  */
@@ -32,39 +33,6 @@ struct listing
   size_t nseen, seen_cap;
 };
 
-/* Length of the valid UTF-8 sequence at S (1 to 4), with its code point in
-   *CP; 0 when S does not start one (stray or missing continuation byte,
-   overlong form, surrogate, beyond U+10FFFF).  */
-static size_t
-utf8_sequence (const unsigned char *s, uint32_t *cp)
-{
-  static const uint32_t min[] = { 0, 0, 0x80, 0x800, 0x10000 };
-  size_t len = s[0] < 0x80             ? 1
-               : (s[0] & 0xe0) == 0xc0 ? 2
-               : (s[0] & 0xf0) == 0xe0 ? 3
-               : (s[0] & 0xf8) == 0xf0 ? 4
-                                       : 0;
-  if (len == 0)
-    return 0;
-  uint32_t v = len == 1 ? s[0] : s[0] & (0x7f >> len);
-  for (size_t i = 1; i < len; i++) {
-    if ((s[i] & 0xc0) != 0x80)
-      return 0;
-    v = (v << 6) | (s[i] & 0x3f);
-  }
-  if (v < min[len] || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-    return 0;
-  *cp = v;
-  return len;
-}
-
-/* C0 and C1 control characters and DEL: what makes a terminal act.  */
-static int
-is_control (uint32_t cp)
-{
-  return cp < 0x20 || (cp >= 0x7f && cp < 0xa0);
-}
-
 /* Text output of a string read from a process or a file: control
    characters, backslash and bytes that are not UTF-8 are written as \xNN
    (backslash as \\), so nothing reaches the terminal as a control
@@ -75,8 +43,8 @@ text_string (const char *str)
   const unsigned char *s = (const unsigned char *)str;
   while (*s) {
     uint32_t cp;
-    size_t n = utf8_sequence (s, &cp);
-    if (n == 0 || is_control (cp)) {
+    size_t n = ulp_utf8_sequence (s, &cp);
+    if (n == 0 || ulp_is_control (cp)) {
       for (size_t i = 0; i < (n ? n : 1); i++)
         printf ("\\x%02x", s[i]);
       s += n ? n : 1;
@@ -99,12 +67,12 @@ json_string (const char *str)
   putchar ('"');
   while (*s) {
     uint32_t cp;
-    size_t n = utf8_sequence (s, &cp);
+    size_t n = ulp_utf8_sequence (s, &cp);
     if (n == 0)
       fputs ("\\ufffd", stdout);
     else if (cp == '"' || cp == '\\')
       printf ("\\%c", (char)cp);
-    else if (is_control (cp))
+    else if (ulp_is_control (cp))
       printf ("\\u%04x", (unsigned)cp);
     else
       fwrite (s, 1, n, stdout);
