@@ -365,3 +365,12 @@ untrace() {
   log_is old "original v1" "livepatch 1" "original v1"
   log_is new "original v2" "livepatch 1" "livepatch 2"
 }
+
+@test "a package that matches no running process says so" {
+  make_root "$R"
+  rpm_quiet --root "$R" -i "$PKG"/root/good/{test-base-,ulp-runtime-,libdemo-1.0-1.}*.rpm
+  run rpm_quiet --root "$R" -i "$PKG"/root/good/demo-livepatches-1-*.rpm
+  assert_success
+  assert_output --partial "ulp: demo-livepatches-1-1.x86_64: no running process maps a build this package covers"
+  assert_output --partial "demo-livepatches-1-1.x86_64: patched 0, skipped 0, failed 0"
+}

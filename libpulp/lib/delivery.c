@@ -134,6 +134,16 @@ report_results (const struct ulp_delivery *d, const struct ulp_results *r,
   }
 }
 
+/* Whether any process runs a build the containers were made for.  */
+static int
+covers_any (const struct ulp_results *r)
+{
+  for (size_t i = 0; i < r->n; i++)
+    if (!r->v[i].other_build)
+      return 1;
+  return 0;
+}
+
 static int
 run_trigger (const struct ulp_delivery *d, struct ulp_container *c, size_t n,
              const struct ulp_trigger_options *o, struct ulp_trigger_summary *s)
@@ -142,6 +152,8 @@ run_trigger (const struct ulp_delivery *d, struct ulp_container *c, size_t n,
   if (ulp_trigger (c, n, o, &results) < 0)
     return -1;
   report_results (d, &results, s);
+  if (n && !covers_any (&results))
+    report (d, 0, "no running process maps a build this package covers");
   ulp_results_free (&results);
   return 0;
 }

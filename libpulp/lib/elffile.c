@@ -186,6 +186,39 @@ ulp_elf_build_id (struct ulp_elf *e, uint8_t *out, size_t cap, size_t *len)
   return ulp_fail ("%s: no GNU build-ID note", e->name);
 }
 
+static Elf_Scn *
+dynamic_section (Elf *elf, GElf_Shdr *shdr)
+{
+  for (Elf_Scn *scn = elf_nextscn (elf, NULL); scn;
+       scn = elf_nextscn (elf, scn))
+    if (gelf_getshdr (scn, shdr) && shdr->sh_type == SHT_DYNAMIC)
+      return scn;
+  return NULL;
+}
+
+int
+ulp_elf_soname (struct ulp_elf *e, char *out, size_t cap)
+{
+  GElf_Shdr shdr;
+  Elf_Scn *scn = dynamic_section (e->elf, &shdr);
+  Elf_Data *data = scn ? elf_getdata (scn, NULL) : NULL;
+  if (!data || shdr.sh_entsize == 0)
+    return 1;
+  for (size_t i = 0; i < shdr.sh_size / shdr.sh_entsize; i++) {
+    GElf_Dyn dyn;
+    if (!gelf_getdyn (data, (int)i, &dyn) || dyn.d_tag == DT_NULL)
+      break;
+    if (dyn.d_tag != DT_SONAME)
+      continue;
+    const char *name = elf_strptr (e->elf, shdr.sh_link, dyn.d_un.d_val);
+    if (!name || strlen (name) >= cap)
+      return ulp_fail ("%s: unreadable DT_SONAME", e->name);
+    memcpy (out, name, strlen (name) + 1);
+    return 0;
+  }
+  return 1;
+}
+
 static int
 search_symtab (Elf_Scn *scn, GElf_Shdr *shdr, Elf *elf, const char *name,
                int func_only, uint64_t *value)

@@ -18,6 +18,8 @@ void ulp_elf_close (struct ulp_elf *e);
 
 int ulp_elf_is_shared_object (struct ulp_elf *e);
 int ulp_elf_build_id (struct ulp_elf *e, uint8_t *out, size_t cap, size_t *len);
+/* DT_SONAME into OUT: 0 found, 1 the object has none, -1 error.  */
+int ulp_elf_soname (struct ulp_elf *e, char *out, size_t cap);
 /* Looks in .symtab, then .dynsym, for a defined symbol; FUNC_ONLY limits
    the search to functions.  Returns 0 when found.  */
 int ulp_elf_find_symbol (struct ulp_elf *e, const char *name, int func_only,

@@ -81,17 +81,6 @@ ulp_maps_free (struct ulp_maps *maps)
   memset (maps, 0, sizeof *maps);
 }
 
-const struct ulp_mapping *
-ulp_maps_find_library (const struct ulp_maps *maps, const char *name)
-{
-  for (size_t i = 0; i < maps->n; i++) {
-    const struct ulp_mapping *m = &maps->v[i];
-    if (m->path && m->offset == 0 && strcmp (ulp_basename (m->path), name) == 0)
-      return m;
-  }
-  return NULL;
-}
-
 int
 ulp_maps_in_code_of (const struct ulp_maps *maps, uint64_t addr,
                      const char *const *prefixes)

@@ -23,9 +23,6 @@ struct ulp_maps
 
 int ulp_maps_read (pid_t pid, struct ulp_maps *maps);
 void ulp_maps_free (struct ulp_maps *maps);
-/* The mapping of file offset 0 of the library whose file name is NAME.  */
-const struct ulp_mapping *ulp_maps_find_library (const struct ulp_maps *maps,
-                                                 const char *name);
 /* Whether ADDR lies in an executable mapping of a file whose name starts
    with one of PREFIXES (NULL-terminated).  */
 int ulp_maps_in_code_of (const struct ulp_maps *maps, uint64_t addr,

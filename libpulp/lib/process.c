@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "elffile.h"
@@ -16,7 +18,9 @@ struct elf_facts
 {
   unsigned dev_major, dev_minor;
   uint64_t inode;
+  int opened; /* the mapped file could be read: the rest is about it */
   int ok;
+  char soname[ULP_NAME_MAX]; /* DT_SONAME, or "" */
   uint8_t build_id[ULP_BUILD_ID_MAX];
   size_t build_id_len;
   size_t patchable;
@@ -27,21 +31,42 @@ struct elf_facts
 static struct elf_facts *facts;
 static size_t nfacts, facts_cap;
 
+/* Whether FD is the file of mapping M: same device and inode.  */
+static int
+is_mapped_file (int fd, const struct ulp_mapping *m)
+{
+  struct stat st;
+  return fstat (fd, &st) == 0 && S_ISREG (st.st_mode)
+         && (uint64_t)st.st_ino == m->inode && major (st.st_dev) == m->dev_major
+         && minor (st.st_dev) == m->dev_minor;
+}
+
 /* Opens the file exactly as mapped, even when it was deleted or replaced
-   on disk after the process started.  */
+   on disk after the process started.  Without map_files (not root), the
+   path is only taken when it still leads to the mapped device and inode:
+   a bind mount or a replaced file must not pass for the mapped build.  */
 static struct ulp_elf *
-open_mapped (pid_t pid, const struct ulp_mapping *m)
+open_mapped (pid_t pid, const struct ulp_mapping *m, int *opened)
 {
   char link[96];
   snprintf (link, sizeof link, "/proc/%d/map_files/%llx-%llx", (int)pid,
             (unsigned long long)m->start, (unsigned long long)m->end);
   int fd = open (link, O_RDONLY | O_CLOEXEC);
-  if (fd < 0 && !m->deleted)
-    fd = open (m->path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && !m->deleted) {
+    fd = open (m->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd >= 0 && !is_mapped_file (fd, m)) {
+      close (fd);
+      ulp_fail ("%s: the file at this path is not the one the process maps "
+                "(another mount or a replaced file)",
+                m->path);
+      return NULL;
+    }
+  }
   if (fd < 0) {
     ulp_fail ("%s: cannot open the mapped file: %s", m->path, strerror (errno));
     return NULL;
   }
+  *opened = 1;
   return ulp_elf_open_fd (fd, m->path);
 }
 
@@ -58,11 +83,13 @@ count_patchable (struct ulp_elf *e)
 static void
 learn_facts (pid_t pid, const struct ulp_mapping *m, struct elf_facts *f)
 {
-  struct ulp_elf *e = open_mapped (pid, m);
+  struct ulp_elf *e = open_mapped (pid, m, &f->opened);
   if (!e) {
     snprintf (f->error, sizeof f->error, "%s", ulp_error ());
     return;
   }
+  if (ulp_elf_soname (e, f->soname, sizeof f->soname) != 0)
+    f->soname[0] = '\0';
   if (ulp_elf_build_id (e, f->build_id, sizeof f->build_id, &f->build_id_len)
       < 0)
     snprintf (f->error, sizeof f->error, "%s", ulp_error ());
@@ -97,7 +124,7 @@ facts_for (pid_t pid, const struct ulp_mapping *m)
   f->inode = m->inode;
   learn_facts (pid, m, f);
   /* Failures to open are about this process, not the file: not cached.  */
-  if (f->ok || f->patchable || f->runtime_offset)
+  if (f->opened)
     nfacts++;
   return f;
 }
@@ -162,20 +189,55 @@ fill_library (const struct ulp_mapping *m, const struct elf_facts *f,
   lib->patchable = f->patchable;
 }
 
+/* Whether the object of mapping M, with facts F, is library NAME: by its
+   soname, or by its file name when it has none.  */
+static int
+is_library (const struct ulp_mapping *m, const struct elf_facts *f,
+            const char *name)
+{
+  if (f && f->ok && f->soname[0])
+    return strcmp (f->soname, name) == 0;
+  return strcmp (ulp_basename (m->path), name) == 0;
+}
+
+int
+ulp_process_libraries (struct ulp_process *p, const char *name,
+                       struct ulp_library *libs, size_t max)
+{
+  size_t n = 0;
+  for (size_t i = 0; i < p->maps.n; i++) {
+    const struct ulp_mapping *m = &p->maps.v[i];
+    if (!m->path || m->offset != 0 || m->path[0] != '/')
+      continue;
+    const struct elf_facts *f = facts_for (p->pid, m);
+    if (!f)
+      return ulp_fail ("out of memory");
+    if (!is_library (m, f, name))
+      continue;
+    if (!f->ok)
+      return ulp_fail ("%s", f->error);
+    if (n == max)
+      return ulp_fail ("%s is mapped more than %zu times", name, max);
+    fill_library (m, f, &libs[n++]);
+  }
+  return (int)n;
+}
+
 int
 ulp_process_library (struct ulp_process *p, const char *name,
                      struct ulp_library *lib)
 {
-  const struct ulp_mapping *m = ulp_maps_find_library (&p->maps, name);
-  if (!m)
-    return 1;
-  const struct elf_facts *f = facts_for (p->pid, m);
-  if (!f)
-    return ulp_fail ("out of memory");
-  if (!f->ok)
-    return ulp_fail ("%s", f->error);
-  fill_library (m, f, lib);
-  return 0;
+  int n = ulp_process_libraries (p, name, lib, 1);
+  return n < 0 ? -1 : n == 0;
+}
+
+int
+ulp_process_maps_library (struct ulp_process *p, const char *name)
+{
+  struct ulp_library libs[ULP_MAX_COPIES];
+  int n = ulp_process_libraries (p, name, libs, ULP_MAX_COPIES);
+  ulp_clear_error ();
+  return n != 0;
 }
 
 int

@@ -34,9 +34,21 @@ struct ulp_library
 int ulp_process_open (pid_t pid, struct ulp_process *p);
 void ulp_process_close (struct ulp_process *p);
 
-/* 0 found, 1 not mapped, -1 error.  */
+/* A library may be mapped more than once (a copy dlopened under another
+   path): every mapping of a matching build is patched.  */
+#define ULP_MAX_COPIES 8
+
+/* The objects the process maps that are library NAME (their DT_SONAME, or
+   their file name when they have none), the files identified by device and
+   inode: how many (at most MAX, in LIBS), -1 with ulp_error when one of
+   them cannot be read.  */
+int ulp_process_libraries (struct ulp_process *p, const char *name,
+                           struct ulp_library *libs, size_t max);
+/* The first of them: 0 found, 1 not mapped, -1 error.  */
 int ulp_process_library (struct ulp_process *p, const char *name,
                          struct ulp_library *lib);
+/* Whether the process maps library NAME at all (even unreadable).  */
+int ulp_process_maps_library (struct ulp_process *p, const char *name);
 /* Calls VISIT for every mapped library with patchable functions.  */
 int ulp_process_livepatchable (struct ulp_process *p,
                                void (*visit) (const struct ulp_library *,

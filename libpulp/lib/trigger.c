@@ -32,7 +32,7 @@ struct plan
   size_t nitems;
   struct ulp_container **apply;
   size_t napply;
-  uint64_t *apply_lib_base;
+  struct copies *apply_copies; /* where each container's library is mapped */
   const char **load_paths;
   uint64_t *load_bases;
   const char **revert_libs;
@@ -40,6 +40,12 @@ struct plan
   struct ulp_runtime *state;
   int revert;
   int has_work;
+};
+
+struct copies
+{
+  uint64_t base[ULP_MAX_COPIES];
+  size_t n;
 };
 
 struct code_write
@@ -143,21 +149,36 @@ reverts_library (const struct plan *plan, const char *lib)
   return 0;
 }
 
+/* The mappings of C's library whose build C was made for.  */
+static int
+matching_copies (struct plan *plan, const struct ulp_container *c,
+                 struct copies *copies)
+{
+  struct ulp_library libs[ULP_MAX_COPIES];
+  int n = ulp_process_libraries (&plan->proc, c->meta.target, libs,
+                                 ULP_MAX_COPIES);
+  copies->n = 0;
+  for (int i = 0; i < n; i++)
+    if (buildid_matches (&libs[i], &c->meta))
+      copies->base[copies->n++] = libs[i].base;
+  return n;
+}
+
 /* Why container C cannot be applied (or reverted) here, or NULL.  */
 static const char *
 mismatch (struct plan *plan, struct ulp_container *c, int revert,
-          struct ulp_library *lib, char *buf, size_t len)
+          struct copies *copies, char *buf, size_t len)
 {
-  int rc = ulp_process_library (&plan->proc, c->meta.target, lib);
+  int rc = matching_copies (plan, c, copies);
   if (rc < 0) {
     snprintf (buf, len, "%s", ulp_error ());
     return buf;
   }
-  if (rc > 0) {
+  if (rc == 0) {
     snprintf (buf, len, "library %s not mapped", c->meta.target);
     return buf;
   }
-  if (!buildid_matches (lib, &c->meta))
+  if (copies->n == 0)
     return other_build;
   if (!revert && stale_copy_loaded (&plan->proc.maps, c))
     return "an older build of this container is loaded from the same path "
@@ -176,11 +197,10 @@ static int
 plan_container (struct plan *plan, struct ulp_container *c,
                 const struct ulp_trigger_options *o)
 {
-  struct ulp_library lib;
+  struct copies copies;
   char buf[256];
-  const char *why = mismatch (plan, c, o->revert, &lib, buf, sizeof buf);
-  int relevant
-      = ulp_maps_find_library (&plan->proc.maps, c->meta.target) != NULL;
+  const char *why = mismatch (plan, c, o->revert, &copies, buf, sizeof buf);
+  int relevant = ulp_process_maps_library (&plan->proc, c->meta.target);
   if (why && !relevant && !o->selector)
     return 0; /* not a candidate: says nothing about this process */
   if (add_item (plan, c->label, c) < 0)
@@ -192,7 +212,7 @@ plan_container (struct plan *plan, struct ulp_container *c,
   }
   if (!o->revert) {
     plan->apply[plan->napply] = c;
-    plan->apply_lib_base[plan->napply] = lib.base;
+    plan->apply_copies[plan->napply] = copies;
     plan->load_paths[plan->napply] = c->path;
     plan->napply++;
   }
@@ -207,12 +227,12 @@ plan_revert_all (struct plan *plan, struct ulp_container *containers, size_t n,
   if (!o->revert_all)
     return 0;
   if (strcmp (o->revert_all, "target") != 0) {
-    if (ulp_maps_find_library (&plan->proc.maps, o->revert_all))
+    if (ulp_process_maps_library (&plan->proc, o->revert_all))
       plan->revert_libs[plan->nrevert_libs++] = o->revert_all;
     return 0;
   }
   for (size_t i = 0; i < n; i++)
-    if (ulp_maps_find_library (&plan->proc.maps, containers[i].meta.target))
+    if (ulp_process_maps_library (&plan->proc, containers[i].meta.target))
       plan->revert_libs[plan->nrevert_libs++] = containers[i].meta.target;
   return 0;
 }
@@ -289,12 +309,12 @@ plan_process (struct plan *plan, struct ulp_container *containers, size_t n,
               const struct ulp_trigger_options *o)
 {
   plan->apply = calloc (n + 1, sizeof *plan->apply);
-  plan->apply_lib_base = calloc (n + 1, sizeof *plan->apply_lib_base);
+  plan->apply_copies = calloc (n + 1, sizeof *plan->apply_copies);
   plan->load_paths = calloc (n + 1, sizeof *plan->load_paths);
   plan->load_bases = calloc (n + 1, sizeof *plan->load_bases);
   plan->revert_libs = calloc (n + 2, sizeof *plan->revert_libs);
   plan->state = malloc (sizeof *plan->state);
-  if (!plan->apply || !plan->apply_lib_base || !plan->load_paths
+  if (!plan->apply || !plan->apply_copies || !plan->load_paths
       || !plan->load_bases || !plan->revert_libs || !plan->state)
     return ulp_fail ("out of memory");
   plan->revert = o->revert;
@@ -384,29 +404,45 @@ check_loaded_code (struct ulp_process *proc, const struct ulp_container *c,
   return 0;
 }
 
+/* The I-th container to apply, redirecting its functions in every copy
+   of the library it was made for (one entry in the state block).  */
+static int
+add_patch (struct plan *plan, struct ulp_runtime *st, size_t i,
+           uint64_t **addrs, size_t *n)
+{
+  struct ulp_container *c = plan->apply[i];
+  const struct copies *copies = &plan->apply_copies[i];
+  size_t nfuncs = c->meta.nfuncs * copies->n;
+  if (ulp_state_find (st, c->meta.id) >= 0)
+    return ulp_fail ("%s is already applied", c->label);
+  struct ulp_patched_func *funcs = calloc (nfuncs + 1, sizeof *funcs);
+  if (!funcs)
+    return ulp_fail ("out of memory");
+  int rc = 0;
+  for (size_t k = 0; k < copies->n && rc == 0; k++)
+    for (size_t f = 0; f < c->meta.nfuncs && rc == 0; f++) {
+      struct ulp_patched_func *pf = &funcs[k * c->meta.nfuncs + f];
+      pf->old_addr = copies->base[k] + c->meta.funcs[f].old_offset;
+      pf->new_addr = plan->load_bases[i] + c->meta.funcs[f].new_offset;
+      rc = add_affected (addrs, n, pf->old_addr);
+    }
+  if (rc == 0)
+    rc = check_loaded_code (&plan->proc, c, funcs);
+  if (rc == 0)
+    rc = ulp_state_add (st, c->meta.id, c->origin, c->meta.target,
+                        plan->load_bases[i], funcs, nfuncs,
+                        (int64_t)time (NULL));
+  free (funcs);
+  return rc;
+}
+
 static int
 add_patches (struct plan *plan, struct ulp_runtime *st, uint64_t **addrs,
              size_t *n)
 {
-  for (size_t i = 0; i < plan->napply; i++) {
-    struct ulp_container *c = plan->apply[i];
-    struct ulp_patched_func funcs[ULP_MAX_FUNCS];
-    if (ulp_state_find (st, c->meta.id) >= 0)
-      return ulp_fail ("%s is already applied", c->label);
-    for (size_t f = 0; f < c->meta.nfuncs; f++) {
-      funcs[f].old_addr = plan->apply_lib_base[i] + c->meta.funcs[f].old_offset;
-      funcs[f].new_addr = plan->load_bases[i] + c->meta.funcs[f].new_offset;
-      if (add_affected (addrs, n, funcs[f].old_addr) < 0)
-        return -1;
-    }
-    if (check_loaded_code (&plan->proc, c, funcs) < 0)
+  for (size_t i = 0; i < plan->napply; i++)
+    if (add_patch (plan, st, i, addrs, n) < 0)
       return -1;
-    if (ulp_state_add (st, c->meta.id, c->origin, c->meta.target,
-                       plan->load_bases[i], funcs, c->meta.nfuncs,
-                       (int64_t)time (NULL))
-        < 0)
-      return -1;
-  }
   return 0;
 }
 
@@ -619,7 +655,7 @@ free_plan (struct plan *plan)
       free ((char *)plan->items[i].label);
   free (plan->items);
   free (plan->apply);
-  free (plan->apply_lib_base);
+  free (plan->apply_copies);
   free (plan->load_paths);
   free (plan->load_bases);
   free (plan->revert_libs);
@@ -646,14 +682,14 @@ report_unusable (struct plan *plan, struct ulp_container *containers, size_t n,
 
 /* The library of the request that process PLAN maps, or NULL.  */
 static const char *
-mapped_target (const struct plan *plan, const struct ulp_container *c, size_t n,
+mapped_target (struct plan *plan, const struct ulp_container *c, size_t n,
                const struct ulp_trigger_options *o)
 {
   for (size_t i = 0; i < n; i++)
-    if (ulp_maps_find_library (&plan->proc.maps, c[i].meta.target))
+    if (ulp_process_maps_library (&plan->proc, c[i].meta.target))
       return c[i].meta.target;
   if (o->revert_all && strcmp (o->revert_all, "target") != 0
-      && ulp_maps_find_library (&plan->proc.maps, o->revert_all))
+      && ulp_process_maps_library (&plan->proc, o->revert_all))
     return o->revert_all;
   return NULL;
 }

@@ -171,6 +171,10 @@ cmd_trigger (int argc, char **argv)
             sum.skipped, sum.failed);
   if (rc == 0 && sum.succeeded + sum.skipped + sum.failed == 0 && o.selector)
     fprintf (stderr, "ulp trigger: no process matches '%s'\n", o.selector);
+  else if (rc == 0 && !o.selector && !o.revert && g.gl_pathc
+           && sum.succeeded + sum.failed == 0)
+    fprintf (stderr, "ulp trigger: no running process maps a build these "
+                     "containers cover\n");
   ulp_containers_free (containers, g.gl_pathc);
   globfree (&g);
   if (rc < 0)
