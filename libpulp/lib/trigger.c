@@ -10,6 +10,7 @@
 #include "patch.h"
 #include "process.h"
 #include "transition.h"
+#include "trust.h"
 #include "trigger.h"
 
 #define PENDING 0
@@ -716,7 +717,8 @@ report_unpatchable (struct plan *plan, struct ulp_container *c, size_t n,
 
 static int
 build_plans (struct ulp_container *containers, size_t n,
-             const struct ulp_trigger_options *o, struct plan **plans,
+             const struct ulp_trigger_options *o,
+             const struct ulp_policy *policy, struct plan **plans,
              size_t *nplans, int *strict)
 {
   pid_t *pids;
@@ -732,8 +734,14 @@ build_plans (struct ulp_container *containers, size_t n,
   for (size_t i = 0; i < npids; i++) {
     struct plan *plan = &(*plans)[*nplans];
     int opened = ulp_process_open (pids[i], &plan->proc) == 0;
-    if (opened && !plan->proc.runtime && !o->selector
-        && o->report_unpatchable) {
+    char why[512];
+    if (opened
+        && ulp_policy_excludes (policy, pids[i], plan->proc.name, why,
+                                sizeof why)) {
+      if (o->selector || mapped_target (plan, containers, n, o))
+        report_unusable (plan, containers, n, o, why, *strict);
+    } else if (opened && !plan->proc.runtime && !o->selector
+               && o->report_unpatchable) {
       if (report_unpatchable (plan, containers, n, o) < 0)
         return -1;
     } else if (!opened || !plan->proc.runtime) {
@@ -751,7 +759,6 @@ build_plans (struct ulp_container *containers, size_t n,
                               : "no such process",
                        *strict);
     } else if (plan_process (plan, containers, n, o) < 0) {
-      char why[512];
       snprintf (why, sizeof why, "%s", ulp_error ());
       free_plan (plan);
       memset (plan, 0, sizeof *plan);
@@ -770,6 +777,12 @@ build_plans (struct ulp_container *containers, size_t n,
   return 0;
 }
 
+static int
+reverts_only (const struct ulp_trigger_options *o, size_t n)
+{
+  return o->revert || (o->revert_all && n == 0);
+}
+
 int
 ulp_trigger (struct ulp_container *containers, size_t n,
              const struct ulp_trigger_options *o, struct ulp_results *results)
@@ -777,8 +790,16 @@ ulp_trigger (struct ulp_container *containers, size_t n,
   struct plan *plans;
   size_t nplans = 0, njobs = 0;
   int strict, rc = 0;
+  struct ulp_policy policy; /* the admin's exclusions */
   memset (results, 0, sizeof *results);
-  if (build_plans (containers, n, o, &plans, &nplans, &strict) < 0)
+  if (ulp_policy_read (&policy) < 0) {
+    /* Going back to the original code never waits on a policy fix.  */
+    if (!reverts_only (o, n))
+      return -1;
+    ulp_clear_error ();
+    policy.nexclude = policy.nexclude_cgroup = 0;
+  }
+  if (build_plans (containers, n, o, &policy, &plans, &nplans, &strict) < 0)
     return -1;
   struct ulp_job *jobs = calloc (nplans + 1, sizeof *jobs);
   struct ulp_job **job_of = calloc (nplans + 1, sizeof *job_of);

@@ -1,5 +1,6 @@
 #include <dirent.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <openssl/pem.h>
@@ -275,6 +276,23 @@ trimmed (char *s)
   return s;
 }
 
+/* Adds the blank-separated words of VALUE to LIST (COUNT entries of SIZE
+   bytes).  */
+static int
+add_words (const char *file, int lineno, char *value, char *list, size_t size,
+           size_t *count)
+{
+  for (char *w = strtok (value, " \t"); w; w = strtok (NULL, " \t")) {
+    if (*count == ULP_MAX_EXCLUDES)
+      return ulp_fail ("%s:%d: more than %d exclusions", file, lineno,
+                       ULP_MAX_EXCLUDES);
+    if (strlen (w) >= size)
+      return ulp_fail ("%s:%d: '%s' is too long", file, lineno, w);
+    strcpy (list + size * (*count)++, w);
+  }
+  return 0;
+}
+
 static int
 parse_setting (const char *file, int lineno, char *line,
                struct ulp_policy *policy)
@@ -284,6 +302,17 @@ parse_setting (const char *file, int lineno, char *line,
     return ulp_fail ("%s:%d: expected 'key = value'", file, lineno);
   *eq = '\0';
   char *key = trimmed (line), *value = trimmed (eq + 1);
+  if (strcmp (key, "exclude") == 0)
+    return add_words (file, lineno, value, policy->exclude[0],
+                      sizeof policy->exclude[0], &policy->nexclude);
+  if (strcmp (key, "exclude_cgroup") == 0) {
+    if (*value && *value != '/')
+      return ulp_fail ("%s:%d: exclude_cgroup takes cgroup paths (/...)", file,
+                       lineno);
+    return add_words (file, lineno, value, policy->exclude_cgroup[0],
+                      sizeof policy->exclude_cgroup[0],
+                      &policy->nexclude_cgroup);
+  }
   if (strcmp (key, "require_signature") != 0)
     return ulp_fail ("%s:%d: unknown setting '%s'", file, lineno, key);
   if (strcmp (value, "yes") == 0)
@@ -339,14 +368,72 @@ trust_store_has_certificates (const char *dir)
 }
 
 int
-ulp_policy_load (struct ulp_policy *policy)
+ulp_policy_read (struct ulp_policy *policy)
 {
+  memset (policy, 0, sizeof *policy);
   policy->trust_dir = ulp_trust_dir ();
   policy->require_signature = -1;
-  if (read_config (ulp_config_path (), policy) < 0)
+  return read_config (ulp_config_path (), policy);
+}
+
+int
+ulp_policy_load (struct ulp_policy *policy)
+{
+  if (ulp_policy_read (policy) < 0)
     return -1;
   if (policy->require_signature < 0)
     policy->require_signature
         = trust_store_has_certificates (policy->trust_dir);
   return policy->require_signature < 0 ? -1 : 0;
+}
+
+/* Whether cgroup path CG is PREFIX or below it.  */
+static int
+in_cgroup (const char *cg, const char *prefix)
+{
+  size_t n = strlen (prefix);
+  while (n > 1 && prefix[n - 1] == '/')
+    n--;
+  return strncmp (cg, prefix, n) == 0
+         && (cg[n] == '\0' || cg[n] == '/' || n == 1);
+}
+
+/* The cgroup v2 path of PID ("0::/PATH" in /proc/PID/cgroup), or "".  */
+static void
+cgroup_of (pid_t pid, char *out, size_t size)
+{
+  char file[64], line[512];
+  snprintf (file, sizeof file, "/proc/%d/cgroup", (int)pid);
+  FILE *f = fopen (file, "re");
+  out[0] = '\0';
+  while (f && fgets (line, sizeof line, f))
+    if (strncmp (line, "0::", 3) == 0) {
+      line[strcspn (line, "\n")] = '\0';
+      snprintf (out, size, "%s", line + 3);
+    }
+  if (f)
+    fclose (f);
+}
+
+int
+ulp_policy_excludes (const struct ulp_policy *policy, pid_t pid,
+                     const char *name, char *why, size_t size)
+{
+  for (size_t i = 0; i < policy->nexclude; i++)
+    if (fnmatch (policy->exclude[i], name, 0) == 0) {
+      snprintf (why, size, "excluded by %s (exclude = %s)", ulp_config_path (),
+                policy->exclude[i]);
+      return 1;
+    }
+  if (!policy->nexclude_cgroup)
+    return 0;
+  char cg[512];
+  cgroup_of (pid, cg, sizeof cg);
+  for (size_t i = 0; *cg && i < policy->nexclude_cgroup; i++)
+    if (in_cgroup (cg, policy->exclude_cgroup[i])) {
+      snprintf (why, size, "excluded by %s (exclude_cgroup = %s)",
+                ulp_config_path (), policy->exclude_cgroup[i]);
+      return 1;
+    }
+  return 0;
 }

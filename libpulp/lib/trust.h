@@ -7,15 +7,26 @@
 #define ULP_TRUST_H
 
 #include <openssl/x509_vfy.h>
+#include <stddef.h>
+#include <sys/types.h>
 
 #define ULP_DEFAULT_TRUST_DIR "/etc/ulp/trust.d"
 #define ULP_DEFAULT_CONFIG "/etc/ulp/ulp.conf"
 #define ULP_TRUST_ABSENT (-2)
 
+#define ULP_MAX_EXCLUDES 32
+
 struct ulp_policy
 {
   const char *trust_dir;
   int require_signature;
+  /* Processes no trigger touches: by name (shell wildcards, "exclude =
+     postgres* mysqld") and by cgroup ("exclude_cgroup = /system.slice/db"
+     excludes that cgroup and those below it).  */
+  char exclude[ULP_MAX_EXCLUDES][64];
+  size_t nexclude;
+  char exclude_cgroup[ULP_MAX_EXCLUDES][256];
+  size_t nexclude_cgroup;
 };
 
 const char *ulp_trust_dir (void);
@@ -23,6 +34,13 @@ const char *ulp_config_path (void);
 /* Reads the policy; require_signature defaults to yes as soon as the trust
    store holds a certificate.  */
 int ulp_policy_load (struct ulp_policy *policy);
+/* Reads only what the policy file says (exclusions among it), not the
+   trust store.  */
+int ulp_policy_read (struct ulp_policy *policy);
+/* Why POLICY excludes process PID named NAME ("exclude = GLOB" or
+   "exclude_cgroup = PATH"), in WHY; 0 when it does not.  */
+int ulp_policy_excludes (const struct ulp_policy *policy, pid_t pid,
+                         const char *name, char *why, size_t size);
 /* A certificate store with every certificate of DIR, each a trust anchor
    (partial chains allowed); refuses a store that is missing, unreadable,
    or that anyone but root could change.  */

@@ -18,7 +18,8 @@ cmd_verify (int argc, char **argv)
           { "timing", no_argument, NULL, 'T' },
           { NULL, 0, NULL, 0 } };
   int timing = 0;
-  struct ulp_policy policy = { ulp_trust_dir (), 1 };
+  struct ulp_policy policy
+      = { .trust_dir = ulp_trust_dir (), .require_signature = 1 };
   int opt;
   while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1)
     if (opt == 't')
