@@ -1,5 +1,6 @@
 #include <elf.h>
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -12,10 +13,28 @@
 #include <sys/user.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "error.h"
+#include "text.h"
 #include "transition.h"
 
+/* If the tool dies (SIGKILL) at any point, the kernel detaches every
+   thread it traces: each runs on from where it was, and a pending
+   interrupt is dropped.  What else holds:
+     SEIZE, BORROW, BACKOFF, STOP, RELEASE  nothing was written; a call
+       that the kernel does not restart after a stop (epoll_wait, ...)
+       returns EINTR, as nobody is left to undo it (undo_stop_eintr).
+     LOAD  the borrowed thread returns from the loader to the trap with no
+       tracer, and the process dies of SIGTRAP (README, Limits).
+     the STOPPED callback (run_stopped)  each patch area is written whole
+       or not at all, but the patch may be partly applied without the state
+       block saying so, and a thread resting on the second byte of an
+       entry being rewritten would resume inside the new jump (such threads
+       are moved only after the callback returns).
+   The loop's thread ending (at the end of a run) has the same effect on
+   whatever it still traces; by then that is only threads that never
+   stopped.  */
 enum phase
 {
   SEIZE,
@@ -30,7 +49,7 @@ enum phase
 struct ulp_thread
 {
   pid_t tid;
-  int gone;
+  int gone; /* exited, or released: no longer ours */
   int stopped;
   int want_stop;
   int interrupted;
@@ -50,6 +69,13 @@ struct saved_regs
 
 #define BACKOFF_NS 2000000LL
 #define RED_ZONE 128
+/* A thread that has not stopped this long after the others is looked at:
+   if it sleeps where a stop cannot reach it, the others are released.  */
+#define STRAGGLER_NS 10000000LL
+#define STRAGGLER_POLL_NS 5000000LL
+/* How long a failing job waits for interrupted threads to stop, so that
+   it can let them go as if nothing happened.  Nothing is held meanwhile. */
+#define RELEASE_GRACE_NS 500000000LL
 
 static int64_t
 now_ns (void)
@@ -61,6 +87,7 @@ now_ns (void)
 
 static void release (struct ulp_job *job);
 
+/* Records the first reason and lets every thread go.  */
 __attribute__ ((format (printf, 2, 3))) static void
 job_fail (struct ulp_job *job, const char *fmt, ...)
 {
@@ -71,7 +98,19 @@ job_fail (struct ulp_job *job, const char *fmt, ...)
     va_end (ap);
     job->failed = 1;
   }
-  release (job);
+  if (job->phase != FINISHED)
+    release (job);
+}
+
+/* An exec explains whatever else went wrong: its reason wins.  */
+static void
+fail_exec (struct ulp_job *job)
+{
+  snprintf (job->reason, sizeof job->reason,
+            "the process called exec during the trigger");
+  job->failed = 1;
+  if (job->phase != FINISHED)
+    release (job);
 }
 
 /* Grows the table: pointers to threads taken before are invalid after.  */
@@ -92,13 +131,21 @@ add_thread (struct ulp_job *job, pid_t tid)
   return t;
 }
 
+/* Threads that are gone are never found: their tid may come back as a new
+   thread (after an exec, the thread that called it takes the process's).  */
 static struct ulp_thread *
 find_thread (struct ulp_job *job, pid_t tid)
 {
   for (size_t i = 0; i < job->nthreads; i++)
-    if (job->threads[i].tid == tid)
+    if (job->threads[i].tid == tid && !job->threads[i].gone)
       return &job->threads[i];
   return NULL;
+}
+
+static int
+is_borrowed (struct ulp_job *job, struct ulp_thread *t)
+{
+  return job->loading && t == &job->threads[job->borrowed];
 }
 
 /* The kernel refuses to trace a thread that has exited but is not yet
@@ -110,7 +157,51 @@ thread_exiting (pid_t tid)
   return state == '\0' || state == 'Z' || state == 'X';
 }
 
-/* Seizes every thread not yet traced; returns how many were new.  */
+/* The value of FIELD ("TracerPid:") in /proc/TID/status, or 0.  */
+static pid_t
+status_field (pid_t tid, const char *field)
+{
+  char file[64], line[256];
+  size_t len = strlen (field);
+  long value = 0;
+  snprintf (file, sizeof file, "/proc/%d/status", (int)tid);
+  FILE *f = fopen (file, "re");
+  while (f && fgets (line, sizeof line, f))
+    if (strncmp (line, field, len) == 0) {
+      value = strtol (line + len, NULL, 10);
+      break;
+    }
+  if (f)
+    fclose (f);
+  return (pid_t)value;
+}
+
+/* Why thread TID cannot be traced (PTRACE_SEIZE said EPERM): another
+   program traces it (named, for the report), or something else forbids it.
+   Returns 0 when the thread is ours already (exiting, not yet reaped).  */
+static int
+not_permitted (pid_t tid)
+{
+  pid_t tracer = status_field (tid, "TracerPid:");
+  if (tracer == gettid ())
+    return 0;
+  if (tracer <= 0)
+    return ulp_fail ("cannot trace thread %d: %s", (int)tid, strerror (EPERM));
+  pid_t tgid = status_field (tracer, "Tgid:");
+  char name[64];
+  if (tgid <= 0)
+    tgid = tracer;
+  if (ulp_proc_name (tgid, name, sizeof name) < 0) {
+    ulp_clear_error ();
+    snprintf (name, sizeof name, "another program");
+  }
+  ulp_defuse (name, "():");
+  return ulp_fail ("traced by %s (pid %d)", name, (int)tgid);
+}
+
+/* Seizes every thread not yet traced; returns how many were new.  Exec
+   stops are asked for: after an exec the process runs another program and
+   nothing planned for it applies.  */
 static int
 seize_new_threads (struct ulp_job *job)
 {
@@ -122,14 +213,20 @@ seize_new_threads (struct ulp_job *job)
   for (size_t i = 0; i < n; i++) {
     if (find_thread (job, tids[i]))
       continue;
-    if (ptrace (PTRACE_SEIZE, tids[i], 0, PTRACE_O_TRACECLONE) != 0) {
+    if (ptrace (PTRACE_SEIZE, tids[i], 0,
+                PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC)
+        != 0) {
       if (errno == ESRCH || (errno == EPERM && thread_exiting (tids[i])))
         continue;
       int saved = errno;
-      free (tids);
-      return ulp_fail ("cannot trace thread %d: %s%s", (int)tids[i],
-                       strerror (saved),
-                       saved == EPERM ? " (traced by another program?)" : "");
+      if (saved != EPERM || not_permitted (tids[i]) < 0) {
+        if (saved != EPERM)
+          ulp_fail ("cannot trace thread %d: %s", (int)tids[i],
+                    strerror (saved));
+        free (tids);
+        return -1;
+      }
+      continue;
     }
     if (!add_thread (job, tids[i])) {
       free (tids);
@@ -141,6 +238,8 @@ seize_new_threads (struct ulp_job *job)
   return added;
 }
 
+/* ESRCH: the thread exited, or is no longer ours (after an exec by
+   another thread, its tid names the thread that called exec).  */
 static void
 interrupt (struct ulp_thread *t)
 {
@@ -149,6 +248,8 @@ interrupt (struct ulp_thread *t)
     return;
   if (ptrace (PTRACE_INTERRUPT, t->tid, 0, 0) == 0)
     t->interrupted = 1;
+  else if (errno == ESRCH)
+    t->gone = 1;
 }
 
 /* System calls the kernel never restarts: a ptrace stop alone makes them
@@ -211,7 +312,19 @@ resume (struct ulp_thread *t)
   if (t->gone || !t->stopped)
     return;
   undo_stop_eintr (t);
-  ptrace (PTRACE_CONT, t->tid, 0, (long)t->pending_sig);
+  if (ptrace (PTRACE_CONT, t->tid, 0, (long)t->pending_sig) != 0
+      && errno == ESRCH)
+    t->gone = 1; /* killed while stopped */
+  t->stopped = t->interrupted = t->pending_sig = 0;
+}
+
+/* Lets a stopped thread go for good, with the signal it stopped for.  */
+static void
+detach (struct ulp_thread *t)
+{
+  undo_stop_eintr (t);
+  ptrace (PTRACE_DETACH, t->tid, 0, (long)t->pending_sig);
+  t->gone = 1;
   t->stopped = t->interrupted = t->pending_sig = 0;
 }
 
@@ -233,16 +346,13 @@ alive_threads (struct ulp_job *job)
   return n;
 }
 
+/* Every thread is stopped: all go at once.  */
 static void
 finish (struct ulp_job *job)
 {
-  for (size_t i = 0; i < job->nthreads; i++) {
-    struct ulp_thread *t = &job->threads[i];
-    if (!t->gone && t->stopped) {
-      undo_stop_eintr (t);
-      ptrace (PTRACE_DETACH, t->tid, 0, (long)t->pending_sig);
-    }
-  }
+  for (size_t i = 0; i < job->nthreads; i++)
+    if (!job->threads[i].gone && job->threads[i].stopped)
+      detach (&job->threads[i]);
   job->phase = FINISHED;
 }
 
@@ -259,15 +369,45 @@ first_stop (struct ulp_job *job)
   return first;
 }
 
-/* Everything must be stopped before it can be detached.  */
+/* Whether every thread still ours is one a stop cannot reach for now
+   (none at all, or only threads in uninterruptible sleep): waiting for
+   them to stop is pointless.  */
+static int
+only_sleepers_left (struct ulp_job *job)
+{
+  for (size_t i = 0; i < job->nthreads; i++) {
+    struct ulp_thread *t = &job->threads[i];
+    if (!t->gone && (t->stopped || ulp_proc_thread_state (t->tid) != 'D'))
+      return 0;
+  }
+  return 1;
+}
+
+/* Lets every thread go as soon as it is stopped: the stopped ones now, the
+   others (interrupted, to be detached cleanly) when they stop, none later
+   than release_by, or at once if they sleep uninterruptibly (in vfork).  A
+   thread that does not stop by then is left to the kernel, which detaches
+   it when the tracing thread ends; it is never held.  The borrowed thread,
+   inside the loader, goes only once its registers are restored: without
+   them it cannot return to its own code.  */
 static void
 release (struct ulp_job *job)
 {
-  job->phase = RELEASE;
-  for (size_t i = 0; i < job->nthreads; i++)
-    interrupt (&job->threads[i]);
-  if (all_stopped (job))
-    finish (job);
+  if (job->phase != RELEASE) {
+    job->phase = RELEASE;
+    job->release_by = now_ns () + RELEASE_GRACE_NS;
+  }
+  for (size_t i = 0; i < job->nthreads; i++) {
+    struct ulp_thread *t = &job->threads[i];
+    if (t->gone || is_borrowed (job, t))
+      continue;
+    if (t->stopped)
+      detach (t);
+    else
+      interrupt (t);
+  }
+  if (!job->loading && only_sleepers_left (job))
+    job->phase = FINISHED;
 }
 
 /* Threads borrowed from a waiting system call hold no library locks.
@@ -357,12 +497,81 @@ back_off (struct ulp_job *job, const char *why)
   job->phase = BACKOFF;
 }
 
+/* What a thread that a stop cannot reach is doing, from the system call it
+   sleeps in: a vfork parent waits until its child calls exec or exits.  */
+static void
+describe_sleep (pid_t tid, char *out, size_t size)
+{
+  char file[64], line[128] = "";
+  long nr = -1;
+  unsigned long arg1 = 0;
+  snprintf (file, sizeof file, "/proc/%d/syscall", (int)tid);
+  FILE *f = fopen (file, "re");
+  if (f) {
+    if (fgets (line, sizeof line, f))
+      sscanf (line, "%ld %lx", &nr, &arg1);
+    fclose (f);
+  }
+  if (nr == SYS_vfork || nr == SYS_clone3
+      || (nr == SYS_clone && (arg1 & CLONE_VFORK)))
+    snprintf (out, size,
+              "thread %d waits for its vfork child (which has not "
+              "called exec or exited)",
+              (int)tid);
+  else if (nr >= 0)
+    snprintf (out, size,
+              "thread %d is in uninterruptible sleep (D state, system "
+              "call %ld)",
+              (int)tid, nr);
+  else
+    snprintf (out, size, "thread %d is in uninterruptible sleep (D state)",
+              (int)tid);
+}
+
+/* A thread that does not stop and sleeps uninterruptibly (in vfork, or in
+   the kernel) may stay so for any time.  Once it is all the phase waits
+   for (in BORROW, the others were found unsafe and run on), the others are
+   resumed rather than held, and the job waits for it in BACKOFF (its
+   interrupt stays pending: it stops when it wakes, and is resumed).  */
+static int
+wait_for_straggler (struct ulp_job *job)
+{
+  struct ulp_thread *sleeper = NULL;
+  for (size_t i = 0; i < job->nthreads; i++) {
+    struct ulp_thread *t = &job->threads[i];
+    if (t->gone || t->stopped || (job->phase == BORROW && t->unsafe))
+      continue;
+    if (ulp_proc_thread_state (t->tid) != 'D')
+      return 0; /* it may yet stop */
+    if (!sleeper)
+      sleeper = t;
+  }
+  if (!sleeper)
+    return 0;
+  char why[200];
+  describe_sleep (sleeper->tid, why, sizeof why);
+  back_off (job, why);
+  job->straggler = sleeper->tid;
+  return 1;
+}
+
+/* Whether the thread waited for still cannot be stopped.  */
+static int
+straggler_asleep (struct ulp_job *job)
+{
+  struct ulp_thread *t = find_thread (job, job->straggler);
+  if (!t || t->stopped || ulp_proc_thread_state (t->tid) != 'D')
+    job->straggler = 0;
+  return job->straggler != 0;
+}
+
 /* Every thread is interrupted at once; the first one to stop in a safe
    place is borrowed.  */
 static void
 start_borrow (struct ulp_job *job)
 {
   job->phase = BORROW;
+  job->check_at = now_ns () + STRAGGLER_NS;
   for (size_t i = 0; i < job->nthreads; i++) {
     job->threads[i].unsafe = 0;
     interrupt (&job->threads[i]);
@@ -387,6 +596,10 @@ thread_is_safe (struct ulp_job *job, struct ulp_thread *t)
   return safe_to_borrow (job, &r);
 }
 
+/* From here until the thread returns to the trap, job->loading: it runs
+   code of ours on a stack frame of ours and only the tracer can give it
+   its own registers back.  If the tool dies meanwhile, the thread ends at
+   the trap and the process with it (see Limits in the README).  */
 static int
 call_loader (struct ulp_job *job, struct ulp_thread *t)
 {
@@ -410,6 +623,7 @@ call_loader (struct ulp_job *job, struct ulp_thread *t)
   if (set_regs (t->tid, &call) != 0)
     return ulp_fail ("cannot set registers: %s", strerror (errno));
   t->want_stop = 0;
+  job->loading = 1;
   ptrace (PTRACE_CONT, t->tid, 0, 0);
   t->stopped = t->interrupted = t->pending_sig = 0;
   return 0;
@@ -464,25 +678,42 @@ screen_stopped_thread (struct ulp_job *job, struct ulp_thread *t)
                    "(all inside libc, the loader or a lock wait)");
 }
 
-static void
-loaded (struct ulp_job *job, struct ulp_thread *t)
+/* The borrowed thread is back at the trap: its own registers go back
+   first, whatever happens next.  Returns 0 when the load went through.  */
+static int
+loader_returned (struct ulp_job *job, struct ulp_thread *t,
+                 struct ulp_runtime *box)
 {
   struct saved_regs *saved = job->saved_regs;
-  struct ulp_runtime box;
   uint64_t base = offsetof (struct ulp_runtime, load_base);
   size_t len = offsetof (struct ulp_runtime, patches) - base;
   int rc = ulp_process_read (job->proc, job->proc->runtime + base,
-                             (char *)&box + base, len);
+                             (char *)box + base, len);
   if (set_regs (t->tid, saved) != 0 && rc == 0)
     rc = ulp_fail ("cannot restore registers: %s", strerror (errno));
-  if (rc < 0) {
-    job_fail (job, "%s", ulp_error ());
+  job->loading = 0;
+  if (rc < 0)
+    return -1;
+  if (!box->load_handle || !box->load_base) {
+    box->load_error[ULP_LOAD_ERROR_MAX - 1] = '\0';
+    return ulp_fail ("cannot load %s: %s", job->load_paths[job->load_index],
+                     box->load_error[0] ? box->load_error
+                                        : "unknown loader error");
+  }
+  return 0;
+}
+
+static void
+loaded (struct ulp_job *job, struct ulp_thread *t)
+{
+  struct ulp_runtime box;
+  int rc = loader_returned (job, t, &box);
+  if (job->phase == RELEASE) { /* the job failed meanwhile */
+    detach (t);
     return;
   }
-  if (!box.load_handle || !box.load_base) {
-    box.load_error[ULP_LOAD_ERROR_MAX - 1] = '\0';
-    job_fail (job, "cannot load %s: %s", job->load_paths[job->load_index],
-              box.load_error[0] ? box.load_error : "unknown loader error");
+  if (rc < 0) {
+    job_fail (job, "%s", ulp_error ());
     return;
   }
   job->load_bases[job->load_index++] = box.load_base;
@@ -498,6 +729,7 @@ static void
 start_stop (struct ulp_job *job)
 {
   job->phase = STOP;
+  job->check_at = now_ns () + STRAGGLER_NS;
   for (size_t i = 0; i < job->nthreads; i++)
     interrupt (&job->threads[i]);
 }
@@ -520,9 +752,32 @@ move_threads (struct ulp_job *job, struct user_regs_struct *regs,
   return 0;
 }
 
+/* Whether the process runs another program than the one the job was
+   planned for: the address space that /proc/PID/mem was opened on (at
+   planning, or at the latest in start_job) has no users left while the
+   process lives on.  Only exec does that.  */
+static int
+called_exec (struct ulp_job *job)
+{
+  char byte;
+  if (job->proc->mem_fd < 0 || job->proc->maps.n == 0)
+    return 0;
+  if (pread (job->proc->mem_fd, &byte, 1, (off_t)job->proc->maps.v[0].start)
+      != 0)
+    return 0;
+  return !thread_exiting (job->proc->pid);
+}
+
+/* Every thread is stopped and accounted for (none left out, none running
+   another program): the only place the callback runs.  What holds if the
+   tool dies during it: see the comment at enum phase.  */
 static void
 run_stopped (struct ulp_job *job, int64_t begin)
 {
+  if (called_exec (job)) {
+    fail_exec (job);
+    return;
+  }
   struct user_regs_struct *regs = calloc (job->nthreads, sizeof *regs);
   uint64_t *pcs = calloc (job->nthreads, sizeof *pcs);
   size_t n = 0;
@@ -561,14 +816,25 @@ run_stopped (struct ulp_job *job, int64_t begin)
   job->thread_max_ns = end - first;
 }
 
+/* No thread of ours is left: the process exited, or a thread we did not
+   trace yet called exec (the old threads die, the new image is not ours).  */
+static void
+no_thread_left (struct ulp_job *job)
+{
+  if (job->phase != RELEASE && called_exec (job))
+    fail_exec (job);
+  else if (!job->failed) {
+    snprintf (job->reason, sizeof job->reason, "process exited");
+    job->failed = 1;
+  }
+  job->phase = FINISHED;
+}
+
 static void
 progress (struct ulp_job *job)
 {
-  if (alive_threads (job) == 0) {
-    if (!job->failed)
-      snprintf (job->reason, sizeof job->reason, "process exited");
-    job->failed = 1;
-    job->phase = FINISHED;
+  if (alive_threads (job) == 0 && !job->loading) {
+    no_thread_left (job);
     return;
   }
   switch (job->phase) {
@@ -590,8 +856,8 @@ progress (struct ulp_job *job)
       run_stopped (job, begin);
     break;
   case RELEASE:
-    if (all_stopped (job))
-      finish (job);
+    if (!job->loading && only_sleepers_left (job))
+      job->phase = FINISHED;
     break;
   default:
     break;
@@ -605,17 +871,9 @@ job_of (struct ulp_job *jobs, size_t n, pid_t tid, struct ulp_thread **t)
     if (jobs[i].phase != FINISHED && (*t = find_thread (&jobs[i], tid)))
       return &jobs[i];
   /* A thread cloned before its parent's clone event was reported.  */
-  char file[64], line[128];
-  snprintf (file, sizeof file, "/proc/%d/status", (int)tid);
-  FILE *f = fopen (file, "re");
-  pid_t tgid = 0;
-  while (f && fgets (line, sizeof line, f))
-    if (sscanf (line, "Tgid: %d", &tgid) == 1)
-      break;
-  if (f)
-    fclose (f);
+  pid_t tgid = status_field (tid, "Tgid:");
   for (size_t i = 0; i < n; i++)
-    if (jobs[i].phase != FINISHED && jobs[i].proc->pid == tgid) {
+    if (jobs[i].phase != FINISHED && tgid > 0 && jobs[i].proc->pid == tgid) {
       *t = add_thread (&jobs[i], tid);
       return *t ? &jobs[i] : NULL;
     }
@@ -640,18 +898,34 @@ on_clone (struct ulp_job *job, pid_t parent)
   }
 }
 
+/* A thread called exec (T is it, under the process's pid now): the other
+   threads are gone and the process runs another program, for which
+   nothing was planned.  T is let go; nothing was written.  */
+static void
+on_exec (struct ulp_job *job, struct ulp_thread *t)
+{
+  for (size_t i = 0; i < job->nthreads; i++)
+    if (&job->threads[i] != t)
+      job->threads[i].gone = 1;
+  job->loading = 0; /* the borrowed thread died with the old image */
+  fail_exec (job);
+}
+
 static void
 on_stop (struct ulp_job *job, struct ulp_thread *t, int status)
 {
   int sig = WSTOPSIG (status), event = status >> 16;
   t->stopped = 1;
   t->stopped_at = now_ns ();
+  if (event == PTRACE_EVENT_EXEC) {
+    on_exec (job, t);
+    return;
+  }
   if (event == PTRACE_EVENT_CLONE) {
     pid_t tid = t->tid;
     on_clone (job, tid);
     t = find_thread (job, tid); /* adding a thread may move the table */
-  } else if (event == 0 && sig == SIGTRAP && job->phase == LOAD
-             && t == &job->threads[job->borrowed]) {
+  } else if (event == 0 && sig == SIGTRAP && is_borrowed (job, t)) {
     struct user_regs_struct r;
     if (ptrace (PTRACE_GETREGS, t->tid, 0, &r) == 0
         && r.rip == job->trap_addr + 1) {
@@ -661,17 +935,44 @@ on_stop (struct ulp_job *job, struct ulp_thread *t, int status)
     t->pending_sig = sig;
   } else if (event == 0)
     t->pending_sig = sig;
-  if (job->phase == LOAD && t == &job->threads[job->borrowed]) {
+  if (is_borrowed (job, t)) {
     resume (t); /* still loading: let it take its signal and go on */
+    return;
+  }
+  if (job->phase == RELEASE) {
+    detach (t);
     return;
   }
   if (job_wants_stopped (job))
     t->want_stop = 1;
   if (!t->want_stop)
     resume (t);
-  else if (job->phase == BORROW
-           || (job->phase == LOAD && t != &job->threads[job->borrowed]))
+  else if (job->phase == BORROW || job->phase == LOAD)
     screen_stopped_thread (job, t);
+}
+
+static const char *
+exit_cause (int status, char *buf, size_t size)
+{
+  if (WIFSIGNALED (status))
+    snprintf (buf, size, "was killed by SIG%s%s",
+              sigabbrev_np (WTERMSIG (status))
+                  ? sigabbrev_np (WTERMSIG (status))
+                  : "?",
+              WTERMSIG (status) == SIGSYS ? " (a seccomp filter?)" : "");
+  else
+    snprintf (buf, size, "exited");
+  return buf;
+}
+
+/* A stop of a thread no job claims: one given up on at the end of a job.
+   It goes at once, with its signal.  */
+static void
+let_go (pid_t tid, int status)
+{
+  if (WIFSTOPPED (status))
+    ptrace (PTRACE_DETACH, tid, 0,
+            (long)((status >> 16) == 0 ? WSTOPSIG (status) : 0));
 }
 
 static void
@@ -679,15 +980,19 @@ on_event (struct ulp_job *jobs, size_t n, pid_t tid, int status)
 {
   struct ulp_thread *t = NULL;
   struct ulp_job *job = job_of (jobs, n, tid, &t);
-  if (!job)
+  if (!job) {
+    let_go (tid, status);
     return;
+  }
   if (WIFEXITED (status) || WIFSIGNALED (status)) {
+    int was_loading = is_borrowed (job, t);
     t->gone = 1;
     t->stopped = 0;
-    if (job->phase == LOAD && t == &job->threads[job->borrowed]) {
-      job->failed = 1;
-      snprintf (job->reason, sizeof job->reason,
-                "thread exited while loading the patch");
+    if (was_loading) {
+      char cause[64];
+      job->loading = 0;
+      job_fail (job, "thread %d %s while loading the patch", (int)tid,
+                exit_cause (status, cause, sizeof cause));
     }
   } else if (WIFSTOPPED (status))
     on_stop (job, t, status);
@@ -698,6 +1003,7 @@ on_event (struct ulp_job *jobs, size_t n, pid_t tid, int status)
 static void
 start_job (struct ulp_job *job, const struct ulp_transition_options *o)
 {
+  char byte;
   job->deadline = now_ns () + (int64_t)(o->timeout * 1e9);
   job->saved_regs = malloc (sizeof (struct saved_regs));
   if (!job->saved_regs) {
@@ -706,15 +1012,17 @@ start_job (struct ulp_job *job, const struct ulp_transition_options *o)
     job->phase = FINISHED;
     return;
   }
-  if (seize_new_threads (job) <= 0) {
+  /* Ties /proc/PID/mem to this image before any thread is seized, if
+     planning did not (called_exec relies on it).  */
+  if (job->proc->maps.n
+      && ulp_process_read (job->proc, job->proc->maps.v[0].start, &byte, 1) < 0)
+    ulp_clear_error ();
+  int added = seize_new_threads (job);
+  if (added <= 0) {
     job->failed = 1;
     snprintf (job->reason, sizeof job->reason, "%s",
-              job->nthreads ? ulp_error () : "no such process");
-    job->phase = RELEASE;
-    if (job->nthreads == 0)
-      job->phase = FINISHED;
-    else
-      release (job);
+              added < 0 ? ulp_error () : "no such process");
+    release (job);
     return;
   }
   if (job->nloads)
@@ -744,35 +1052,87 @@ laggards (struct ulp_job *job)
 }
 
 static void
+backoff_timer (struct ulp_job *job, const struct ulp_transition_options *o,
+               int64_t now)
+{
+  if (now < job->wake_at)
+    return;
+  if (job->straggler && straggler_asleep (job)) {
+    if (now >= job->deadline) {
+      char why[sizeof job->reason];
+      snprintf (why, sizeof why, "%s", job->reason);
+      job_fail (job, "timed out: %s; the other threads ran on", why);
+    } else
+      job->wake_at = now + STRAGGLER_POLL_NS;
+  } else if (job->attempts > o->retries || now >= job->deadline) {
+    char why[sizeof job->reason];
+    snprintf (why, sizeof why, "%s", job->reason);
+    job_fail (job, "gave up after %d attempts: %s", job->attempts, why);
+  } else if (job->load_index < job->nloads)
+    start_borrow (job);
+  else
+    start_stop (job);
+}
+
+/* Every phase has a deadline.  The loader alone is waited for past it (the
+   other threads are released then).  */
+static void
 handle_timers (struct ulp_job *job, const struct ulp_transition_options *o)
 {
   int64_t now = now_ns ();
-  if (job->phase == BACKOFF && now >= job->wake_at) {
-    if (job->attempts > o->retries || now >= job->deadline) {
-      char why[sizeof job->reason];
-      snprintf (why, sizeof why, "%s", job->reason);
-      job_fail (job, "gave up after %d attempts: %s", job->attempts, why);
-    } else if (job->load_index < job->nloads)
-      start_borrow (job);
-    else
-      start_stop (job);
-  } else if ((job->phase == BORROW || job->phase == STOP)
-             && now >= job->deadline)
-    job_fail (job, "timed out waiting for the threads to stop (%s)",
-              laggards (job));
+  switch (job->phase) {
+  case BACKOFF:
+    backoff_timer (job, o, now);
+    break;
+  case BORROW:
+  case STOP:
+    if (now >= job->deadline)
+      job_fail (job, "timed out waiting for the threads to stop (%s)",
+                laggards (job));
+    else if (now >= job->check_at && !wait_for_straggler (job))
+      job->check_at = now + STRAGGLER_NS;
+    break;
+  case LOAD:
+    if (now >= job->deadline)
+      job_fail (job,
+                "timed out while thread %d was loading the patch (the "
+                "other threads were released)",
+                (int)job->threads[job->borrowed].tid);
+    break;
+  case RELEASE:
+    if (!job->loading && now >= job->release_by)
+      job->phase = FINISHED; /* stragglers: see release */
+    break;
+  default:
+    break;
+  }
+}
+
+static int64_t
+timer_of (const struct ulp_job *job)
+{
+  switch (job->phase) {
+  case BACKOFF:
+    return job->wake_at;
+  case BORROW:
+  case STOP:
+    return job->check_at < job->deadline ? job->check_at : job->deadline;
+  case LOAD:
+    return job->failed ? INT64_MAX : job->deadline;
+  case RELEASE:
+    return job->loading ? INT64_MAX : job->release_by;
+  default:
+    return INT64_MAX;
+  }
 }
 
 static int64_t
 next_wakeup (struct ulp_job *jobs, size_t n)
 {
   int64_t next = now_ns () + 100000000LL;
-  for (size_t i = 0; i < n; i++) {
-    if (jobs[i].phase == BACKOFF && jobs[i].wake_at < next)
-      next = jobs[i].wake_at;
-    if ((jobs[i].phase == BORROW || jobs[i].phase == STOP)
-        && jobs[i].deadline < next)
-      next = jobs[i].deadline;
-  }
+  for (size_t i = 0; i < n; i++)
+    if (timer_of (&jobs[i]) < next)
+      next = timer_of (&jobs[i]);
   return next;
 }
 
@@ -785,11 +1145,11 @@ unfinished (struct ulp_job *jobs, size_t n)
   return count;
 }
 
-/* While the loop runs, a stopped target waits on this process: a
-   preempted tool would hold it stopped for a whole scheduling period.  The
-   loop sleeps whenever it has nothing to do, so a real-time policy costs
-   the host nothing but a prompt answer.  Without the privilege it runs as
-   it is.  */
+/* While the loop runs, a stopped target waits on this thread: a preempted
+   tool would hold it stopped for a whole scheduling period.  The loop
+   sleeps whenever it has nothing to do, so a real-time policy costs the
+   host nothing but a prompt answer.  Without the privilege it runs as it
+   is.  */
 static int
 run_promptly (struct sched_param *previous)
 {
@@ -801,18 +1161,27 @@ run_promptly (struct sched_param *previous)
   return -1;
 }
 
-void
-ulp_transition_run (struct ulp_job *jobs, size_t n,
-                    const struct ulp_transition_options *o)
+struct run
 {
-  struct sched_param previous;
-  int policy = run_promptly (&previous);
-  sigset_t chld, old;
+  struct ulp_job *jobs;
+  size_t n;
+  const struct ulp_transition_options *o;
+};
+
+/* SIGCHLD is blocked by the caller (and so in this thread).  */
+static void *
+run_loop (void *arg)
+{
+  struct run *r = arg;
+  struct ulp_job *jobs = r->jobs;
+  size_t n = r->n;
+  sigset_t chld;
   sigemptyset (&chld);
   sigaddset (&chld, SIGCHLD);
-  sigprocmask (SIG_BLOCK, &chld, &old);
+  struct sched_param previous;
+  int policy = run_promptly (&previous);
   for (size_t i = 0; i < n; i++)
-    start_job (&jobs[i], o);
+    start_job (&jobs[i], r->o);
   while (unfinished (jobs, n)) {
     int status;
     pid_t tid;
@@ -826,7 +1195,7 @@ ulp_transition_run (struct ulp_job *jobs, size_t n,
           jobs[i].phase = FINISHED;
         }
     for (size_t i = 0; i < n; i++)
-      handle_timers (&jobs[i], o);
+      handle_timers (&jobs[i], r->o);
     if (!unfinished (jobs, n))
       break;
     int64_t wait = next_wakeup (jobs, n) - now_ns ();
@@ -835,9 +1204,30 @@ ulp_transition_run (struct ulp_job *jobs, size_t n,
     struct timespec ts = { wait / 1000000000LL, wait % 1000000000LL };
     sigtimedwait (&chld, NULL, &ts);
   }
-  sigprocmask (SIG_SETMASK, &old, NULL);
   if (policy >= 0)
     sched_setscheduler (0, policy, &previous);
+  return NULL;
+}
+
+/* The loop runs in a thread of its own, so that whatever it still traces
+   when it is done (a straggler given up on) is detached by the kernel when
+   the thread ends, here and not when the process ends.  Without a thread,
+   it runs here, and that happens at the process's exit.  */
+void
+ulp_transition_run (struct ulp_job *jobs, size_t n,
+                    const struct ulp_transition_options *o)
+{
+  struct run r = { jobs, n, o };
+  sigset_t chld, old;
+  sigemptyset (&chld);
+  sigaddset (&chld, SIGCHLD);
+  pthread_sigmask (SIG_BLOCK, &chld, &old);
+  pthread_t thread;
+  if (pthread_create (&thread, NULL, run_loop, &r) == 0)
+    pthread_join (thread, NULL);
+  else
+    run_loop (&r);
+  pthread_sigmask (SIG_SETMASK, &old, NULL);
 }
 
 void

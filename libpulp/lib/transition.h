@@ -10,7 +10,22 @@
      3. stop every thread, call the job's STOPPED callback with their
         program counters (it writes the new code), release them.
    The callback may ask to try again later (a thread in the middle of a
-   patch area); the job then resumes the process and backs off.
+   patch area); the job then resumes the process and backs off.  So does a
+   thread that cannot stop (waiting for a vfork child, or in another
+   uninterruptible sleep): the other threads are released at once, and the
+   job waits, with no thread held, until it can stop or the time is up.
+
+   A job fails, writing nothing, when a thread calls exec (every thread is
+   released), when the process is traced by another program (the reason
+   names it), or at its deadline.  No phase waits past the deadline but
+   one: a borrowed thread inside the loader is waited for, since it cannot
+   return to its own code without the tracer (the other threads are
+   released at the deadline).
+
+   The loop runs in a thread of its own that ends with the run.  When a
+   tracing thread ends, the kernel detaches every thread it still traces:
+   a straggler given up on is never left traced by a tool that goes on with
+   other work, and it is never held stopped.
 
    The event loop waits with waitpid(-1): run it in a process whose only
    children are the ones it traces.  */
@@ -58,6 +73,10 @@ struct ulp_job
   size_t nthreads, threads_cap;
   size_t borrowed, load_index;
   int64_t deadline, wake_at;
+  int64_t check_at;   /* next look for threads that cannot stop */
+  int64_t release_by; /* threads not stopped by then are given up */
+  pid_t straggler;    /* the thread waited for in BACKOFF, or 0 */
+  int loading;        /* the borrowed thread is inside the loader */
   uint64_t load_entry, trap_addr;
   void *saved_regs;
 };

@@ -1,0 +1,262 @@
+#!/usr/bin/env bats
+# The ptrace transition's robustness: threads that cannot stop (vfork, D
+# state), threads that exec or are killed during a trigger, and processes
+# traced by another program.  Each target's own output is the proof: its
+# main thread writes "MESSAGE count=N maxgap=MS" every 10 ms, MAXGAP being
+# the longest it was ever kept from running (tests/targets/tr_loop.h).
+# Timings are correctness bounds with wide margins, not benchmarks.
+load helpers
+
+TR_PROGS=(vforker dstate exec_thread seccomp_kill)
+
+setup_file() {
+  local f missing=()
+  for f in "${TR_PROGS[@]}"; do
+    [ -e "$FIX/$f" ] || missing+=("$FIX/$f")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  (
+    flock 9
+    make -s -C "$FIXSRC" OUT="$FIX" "${missing[@]}" >&2
+  ) 9>"$FIX/.fixtures.lock"
+}
+
+ms_now() { date +%s%3N; }
+
+# field NAME KEY: the value of KEY= in $W/NAME.out
+field() {
+  sed -n "s/.* $2=\\([0-9]*\\).*/\\1/p" "$W/$1.out"
+}
+
+# wait_for_dstate PID: until a thread of PID sleeps uninterruptibly
+wait_for_dstate() {
+  for _ in $(seq 1000); do
+    grep -qs '^State:.*D' /proc/"$1"/task/*/status && return 0
+    sleep 0.01
+  done
+  fail "no thread of $1 ever went into D state"
+}
+
+# no_dstate PID: waits until no thread of PID sleeps uninterruptibly
+no_dstate() {
+  for _ in $(seq 1000); do
+    grep -qs '^State:.*D' /proc/"$1"/task/*/status || return 0
+    sleep 0.01
+  done
+  fail "a thread of $1 stayed in D state"
+}
+
+# not_traced PID: no thread of PID is traced (or held) by anyone
+not_traced() {
+  local t
+  for t in /proc/"$1"/task/*; do
+    grep -q '^TracerPid:[[:space:]]*0$' "$t/status" ||
+      fail "thread ${t##*/} is still traced: $(grep TracerPid "$t/status")"
+    case $(awk '{print $3}' "$t/stat") in
+    t | T) fail "thread ${t##*/} is stopped" ;;
+    esac
+  done
+}
+
+# runs_on NAME: the main thread's count in $W/NAME.out still goes up
+runs_on() {
+  local before
+  before=$(field "$1" count)
+  for _ in $(seq 500); do
+    [ "$(field "$1" count)" -gt "$before" ] 2>/dev/null && return 0
+    sleep 0.01
+  done
+  fail "the main thread stopped counting at $before"
+}
+
+# timed_trigger ARGS...: runs ulp trigger (bounded by 60 s, so that a
+# regression fails instead of hanging the suite); $ELAPSED gets the time it
+# took in milliseconds.
+timed_trigger() {
+  local t0
+  t0=$(ms_now)
+  run timeout 60 "$ULP" trigger "$@"
+  ELAPSED=$(($(ms_now) - t0))
+}
+
+@test "a thread in vfork longer than --timeout: the others run on, FAILED with the reason, in time" {
+  patch_a
+  start_target vforker "$FIX/v1" "$W/out.out" 4
+  pid=$LAST
+  wait_for_output out "original v1"
+  kill -USR1 "$pid"
+  wait_for_dstate "$pid"
+  timed_trigger --timeout=1 -p "$pid" "$W/a.so"
+  assert_failure 1
+  assert_output --partial "FAILED $W/a.so: timed out: thread"
+  assert_output --partial "waits for its vfork child"
+  [ "$ELAPSED" -lt 3000 ] || fail "ulp trigger --timeout=1 took $ELAPSED ms"
+  # The straggler is still in vfork, and neither it nor any other thread
+  # is left traced; the main thread never stopped for as long as the
+  # timeout, and runs the original code.
+  grep -qs '^State:.*D' /proc/"$pid"/task/*/status
+  not_traced "$pid"
+  runs_on out
+  maxgap=$(field out maxgap)
+  [ "$maxgap" -lt 1000 ] || fail "the main thread was held $maxgap ms"
+  wait_for_output out "original v1"
+  # Once the vfork is over, the same trigger goes through.
+  no_dstate "$pid"
+  run "$ULP" trigger -p "$pid" "$W/a.so"
+  assert_success
+  wait_for_output out "patch A"
+  assert_alive "$pid"
+}
+
+@test "a thread in vfork shorter than --timeout: the others are not held meanwhile, the patch goes in after" {
+  patch_a
+  start_target vforker "$FIX/v1" "$W/out.out" 2
+  pid=$LAST
+  wait_for_output out "original v1"
+  kill -USR1 "$pid"
+  wait_for_dstate "$pid"
+  timed_trigger --timeout=20 -p "$pid" "$W/a.so"
+  assert_success
+  assert_output --partial "SUCCESS $W/a.so"
+  wait_for_output out "patch A"
+  # Holding every thread until the vfork ends would show a gap near 2 s.
+  maxgap=$(field out maxgap)
+  [ "$maxgap" -lt 1000 ] || fail "the main thread was held $maxgap ms"
+  not_traced "$pid"
+  runs_on out
+}
+
+@test "a thread in vfork while no other thread can load the patch: the reason still names the vfork" {
+  patch_a
+  # The main thread waits where no patch is loaded from, so the trigger
+  # waits for the vforking thread alone before it has loaded anything.
+  start_target vforker "$FIX/v1" "$W/out.out" 4 futex
+  pid=$LAST
+  wait_for_output out "original v1"
+  kill -USR1 "$pid"
+  wait_for_dstate "$pid"
+  timed_trigger --timeout=1 -p "$pid" "$W/a.so"
+  assert_failure 1
+  assert_output --partial "FAILED $W/a.so: timed out: thread"
+  assert_output --partial "waits for its vfork child"
+  [ "$ELAPSED" -lt 3000 ] || fail "ulp trigger --timeout=1 took $ELAPSED ms"
+  not_traced "$pid"
+  runs_on out
+  maxgap=$(field out maxgap)
+  [ "$maxgap" -lt 1000 ] || fail "the main thread was held $maxgap ms"
+  wait_for_output out "original v1"
+}
+
+@test "a thread in uninterruptible sleep (D state): the others run on, FAILED with the reason, in time" {
+  patch_a
+  start_target dstate "$FIX/v1" "$W/out.out" 4
+  pid=$LAST
+  for _ in $(seq 300); do
+    [ -s "$W/out.out" ] || ! kill -0 "$pid" 2>/dev/null && break
+    sleep 0.01
+  done
+  if ! kill -0 "$pid" 2>/dev/null; then
+    wait "$pid" && status=0 || status=$?
+    [ "$status" -eq 77 ] && skip "no userfaultfd here: $(cat "$W/dstate.stderr")"
+    fail "dstate exited with $status: $(cat "$W/dstate.stderr")"
+  fi
+  wait_for_output out "original v1"
+  kill -USR1 "$pid"
+  wait_for_dstate "$pid"
+  # The main thread fills the missing page 4 s after the blocker blocked:
+  # a trigger holding it stopped meanwhile would wait for ever.
+  timed_trigger --timeout=1 -p "$pid" "$W/a.so"
+  assert_failure 1
+  assert_output --partial "FAILED $W/a.so: timed out: thread"
+  assert_output --partial "is in uninterruptible sleep (D state"
+  [ "$ELAPSED" -lt 3000 ] || fail "ulp trigger --timeout=1 took $ELAPSED ms"
+  not_traced "$pid"
+  runs_on out
+  maxgap=$(field out maxgap)
+  [ "$maxgap" -lt 1000 ] || fail "the main thread was held $maxgap ms"
+  wait_for_output out "original v1"
+  no_dstate "$pid"
+  run "$ULP" trigger -p "$pid" "$W/a.so"
+  assert_success
+  wait_for_output out "patch A"
+}
+
+@test "a thread that calls exec during the trigger: FAILED, nothing written, every thread released" {
+  patch_a
+  start_target exec_thread "$FIX/v1" "$W/out.out" 2
+  pid=$LAST
+  wait_for_output out "original v1"
+  # The vfork keeps the trigger waiting; the third thread, seeing itself
+  # traced, calls exec meanwhile.
+  kill -USR1 "$pid"
+  wait_for_dstate "$pid"
+  timed_trigger --timeout=20 -p "$pid" "$W/a.so"
+  assert_failure 1
+  assert_output --partial "FAILED $W/a.so: the process called exec during the trigger"
+  [ "$ELAPSED" -lt 10000 ] || fail "ulp trigger took $ELAPSED ms"
+  # The new program runs, untraced, with its own (original) code, and can
+  # be patched like any other process.
+  wait_for_output out "exec'd original v1"
+  not_traced "$pid"
+  runs_on out
+  run "$ULP" trigger -p "$pid" "$W/a.so"
+  assert_success
+  wait_for_output out "exec'd patch A"
+}
+
+@test "a thread killed by seccomp during the trigger is passed over; the others are patched" {
+  patch_a
+  start_target seccomp_kill "$FIX/v1" "$W/out.out" traced
+  pid=$LAST
+  wait_for_output out "original v1"
+  [ "$(ls /proc/"$pid"/task | wc -l)" -eq 3 ]
+  # The vfork keeps the trigger waiting; the filtered thread, seeing
+  # itself traced, makes the call its filter kills it for.
+  kill -USR1 "$pid"
+  wait_for_dstate "$pid"
+  timed_trigger --timeout=20 -p "$pid" "$W/a.so"
+  assert_success
+  assert_output --partial "SUCCESS $W/a.so"
+  wait_for_output out "patch A"
+  [ "$(ls /proc/"$pid"/task | wc -l)" -eq 2 ] || fail "the filtered thread is still there"
+  not_traced "$pid"
+  runs_on out
+}
+
+@test "the borrowed thread killed by seccomp inside the loader: FAILED at once, the others released" {
+  patch_a
+  start_target seccomp_kill "$FIX/v1" "$W/out.out" openat
+  pid=$LAST
+  wait_for_output out "original v1"
+  timed_trigger --timeout=5 -p "$pid" "$W/a.so"
+  assert_failure 1
+  assert_output --regexp "FAILED $W/a.so: thread [0-9]+ was killed by SIGSYS .* while loading the patch"
+  [ "$ELAPSED" -lt 5000 ] || fail "ulp trigger took $ELAPSED ms"
+  not_traced "$pid"
+  runs_on out
+  wait_for_output out "original v1"
+  assert_alive "$pid"
+}
+
+@test "a process traced by another program: the report names the tracer" {
+  patch_a
+  start_loop "$FIX/v1"
+  pid=$LAST
+  gdb -q -batch -p "$pid" -ex 'shell sleep 3' >"$W/gdb.log" 2>&1 &
+  gdb=$!
+  PIDS+=("$gdb")
+  for _ in $(seq 1000); do
+    grep -q "^TracerPid:[[:space:]]*$gdb\$" "/proc/$pid/status" && break
+    sleep 0.01
+  done
+  grep -q "^TracerPid:[[:space:]]*$gdb\$" "/proc/$pid/status" ||
+    fail "gdb never attached: $(cat "$W/gdb.log")"
+  run "$ULP" trigger -p "$pid" "$W/a.so"
+  assert_failure 1
+  assert_output --partial "FAILED $W/a.so: traced by gdb (pid $gdb)"
+  refute_output --partial "no such process"
+  wait "$gdb" || true
+  run "$ULP" trigger -p "$pid" "$W/a.so"
+  assert_success
+  wait_for_output out "patch A"
+}

@@ -1,0 +1,82 @@
+/* seccomp_kill OUT MODE: the main thread runs tr_loop (see tr_loop.h) and
+   another thread installs a seccomp filter, for itself alone, that kills
+   the thread (SECCOMP_RET_KILL_THREAD) on one system call.
+     traced   the call is getppid, which the thread makes as soon as it
+              sees itself traced (TracerPid); a third thread vforks on
+              SIGUSR1 for 2 s (as in vforker), to keep a trigger going
+              meanwhile.
+     openat   the call is openat; the thread sleeps (a place where the
+              trigger may borrow it) and the main thread waits only in
+              plain futex waits (where it never borrows), so a patch to
+              load is loaded by this thread, which dies in the loader.  */
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/prctl.h>
+
+#include "tr_loop.h"
+
+static long doomed_call;
+
+static void
+install_filter (long nr)
+{
+  struct sock_filter code[] = {
+    BPF_STMT (BPF_LD | BPF_W | BPF_ABS, offsetof (struct seccomp_data, nr)),
+    BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, (unsigned)nr, 0, 1),
+    BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_KILL_THREAD),
+    BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  struct sock_fprog prog = { sizeof code / sizeof code[0], code };
+  if (prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
+      || prctl (PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0) {
+    perror ("seccomp");
+    exit (1);
+  }
+}
+
+static int
+traced (void)
+{
+  char line[256];
+  int tracer = 0;
+  FILE *f = fopen ("/proc/thread-self/status", "re");
+  while (f && fgets (line, sizeof line, f))
+    if (sscanf (line, "TracerPid: %d", &tracer) == 1)
+      break;
+  if (f)
+    fclose (f);
+  return tracer != 0;
+}
+
+static void *
+doomed (void *arg)
+{
+  (void)arg;
+  install_filter (doomed_call);
+  if (doomed_call == SYS_openat)
+    for (;;)
+      tr_sleep (1);
+  while (!traced ())
+    tr_sleep (0.001);
+  syscall (SYS_getppid);
+  return NULL;
+}
+
+int
+main (int argc, char **argv)
+{
+  pthread_t t;
+  if (argc != 3)
+    return 2;
+  int openat = strcmp (argv[2], "openat") == 0;
+  doomed_call = openat ? SYS_openat : SYS_getppid;
+  tr_vfork_seconds = 2;
+  tr_block_usr1 ();
+  if (!openat)
+    pthread_create (&t, NULL, tr_vforker, NULL);
+  pthread_create (&t, NULL, doomed, NULL);
+  tr_loop (argv[1], "", openat ? 10 : 1, openat, NULL);
+  return 0;
+}
