@@ -14,8 +14,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   const uint8_t *end = data + size;
   if (b.signed_len + b.block_len + ULP_SIG_TRAILER != size
       || b.cert < data + b.signed_len || b.cert + b.cert_len > end
-      || b.sig < b.cert + b.cert_len || b.sig + b.sig_len > end
-      || !b.cert_len || !b.sig_len)
+      || b.sig < b.cert + b.cert_len || b.sig + b.sig_len > end || !b.cert_len
+      || !b.sig_len)
     abort ();
   return 0;
 }

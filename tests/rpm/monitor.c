@@ -1,9 +1,10 @@
 /* monitor LOG [MICROSECONDS]: a long-running user of libdemo.  Its monitor
-   thread calls demo_message() every millisecond (or as given) and appends to LOG each result that
-   differs from the one before, so the log is the sequence of code versions
-   the process ran.  While a patched result comes back, the original code
-   must not run at all: the library counts the original's calls, and any
-   increase is logged as "ORIGINAL CODE RAN".  The main thread sleeps.  */
+   thread calls demo_message() every millisecond (or as given) and appends to
+   LOG each result that differs from the one before, so the log is the sequence
+   of code versions the process ran.  While a patched result comes back, the
+   original code must not run at all: the library counts the original's calls,
+   and any increase is logged as "ORIGINAL CODE RAN".  The main thread sleeps.
+ */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>

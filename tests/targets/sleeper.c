@@ -71,7 +71,8 @@ poller (void *arg)
   (void)arg;
   int ep = epoll_create1 (0);
   int n = epoll_wait (ep, &ev, 1, -1);
-  report (n < 0 && errno == EINTR ? "epoll_wait: EINTR" : "epoll_wait: returned");
+  report (n < 0 && errno == EINTR ? "epoll_wait: EINTR"
+                                  : "epoll_wait: returned");
   return NULL;
 }
 
@@ -105,8 +106,8 @@ cond_waiter (void *arg)
 int
 main (int argc, char **argv)
 {
-  void *(*bodies[]) (void *) = { reader, sleeper, poller, futex_waiter,
-                                 cond_waiter };
+  void *(*bodies[]) (void *)
+      = { reader, sleeper, poller, futex_waiter, cond_waiter };
   if (argc != 2)
     return 2;
   report_path = argv[1];
