@@ -9,25 +9,11 @@
 
 static char **args;
 
-static int
-traced (void)
-{
-  char line[256];
-  int tracer = 0;
-  FILE *f = fopen ("/proc/thread-self/status", "re");
-  while (f && fgets (line, sizeof line, f))
-    if (sscanf (line, "TracerPid: %d", &tracer) == 1)
-      break;
-  if (f)
-    fclose (f);
-  return tracer != 0;
-}
-
 static void *
 execer (void *arg)
 {
   (void)arg;
-  while (!traced ())
+  while (!tr_traced ())
     tr_sleep (0.001);
   char *argv[] = { args[0], args[1], "exec'd", NULL };
   execv ("/proc/self/exe", argv);

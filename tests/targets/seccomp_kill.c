@@ -36,20 +36,6 @@ install_filter (long nr)
   }
 }
 
-static int
-traced (void)
-{
-  char line[256];
-  int tracer = 0;
-  FILE *f = fopen ("/proc/thread-self/status", "re");
-  while (f && fgets (line, sizeof line, f))
-    if (sscanf (line, "TracerPid: %d", &tracer) == 1)
-      break;
-  if (f)
-    fclose (f);
-  return tracer != 0;
-}
-
 static void *
 doomed (void *arg)
 {
@@ -58,7 +44,7 @@ doomed (void *arg)
   if (doomed_call == SYS_openat)
     for (;;)
       tr_sleep (1);
-  while (!traced ())
+  while (!tr_traced ())
     tr_sleep (0.001);
   syscall (SYS_getppid);
   return NULL;

@@ -88,6 +88,21 @@ tr_loop (const char *out, const char *prefix, int write_every, int plain_futex,
   }
 }
 
+/* Whether the calling thread is traced (TracerPid in its status).  */
+static TR_UNUSED int
+tr_traced (void)
+{
+  char line[256];
+  int tracer = 0;
+  FILE *f = fopen ("/proc/thread-self/status", "re");
+  while (f && fgets (line, sizeof line, f))
+    if (sscanf (line, "TracerPid: %d", &tracer) == 1)
+      break;
+  if (f)
+    fclose (f);
+  return tracer != 0;
+}
+
 /* SIGUSR1 is blocked in every thread (call before creating any), so that
    only tr_vforker's sigwait takes it.  */
 static TR_UNUSED void
