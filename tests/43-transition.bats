@@ -79,6 +79,25 @@ timed_trigger() {
   ELAPSED=$(($(ms_now) - t0))
 }
 
+# fails_in_time REASON: ulp trigger --timeout=1 of $W/a.so on $pid fails
+# within 3 s, timed out on a thread, for REASON.
+fails_in_time() {
+  timed_trigger --timeout=1 -p "$pid" "$W/a.so"
+  assert_failure 1
+  assert_output --partial "FAILED $W/a.so: timed out: thread"
+  assert_output --partial "$1"
+  [ "$ELAPSED" -lt 3000 ] || fail "ulp trigger --timeout=1 took $ELAPSED ms"
+}
+
+# ran_free: no thread of $pid is left traced, and its main thread counts on,
+# never held as long as a second.
+ran_free() {
+  not_traced "$pid"
+  runs_on out
+  maxgap=$(field out maxgap)
+  [ "$maxgap" -lt 1000 ] || fail "the main thread was held $maxgap ms"
+}
+
 @test "a thread in vfork longer than --timeout: the others run on, FAILED with the reason, in time" {
   patch_a
   start_target vforker "$FIX/v1" "$W/out.out" 4
@@ -86,19 +105,12 @@ timed_trigger() {
   wait_for_output out "original v1"
   kill -USR1 "$pid"
   wait_for_dstate "$pid"
-  timed_trigger --timeout=1 -p "$pid" "$W/a.so"
-  assert_failure 1
-  assert_output --partial "FAILED $W/a.so: timed out: thread"
-  assert_output --partial "waits for its vfork child"
-  [ "$ELAPSED" -lt 3000 ] || fail "ulp trigger --timeout=1 took $ELAPSED ms"
+  fails_in_time "waits for its vfork child"
   # The straggler is still in vfork, and neither it nor any other thread
   # is left traced; the main thread never stopped for as long as the
   # timeout, and runs the original code.
   grep -qs '^State:.*D' /proc/"$pid"/task/*/status
-  not_traced "$pid"
-  runs_on out
-  maxgap=$(field out maxgap)
-  [ "$maxgap" -lt 1000 ] || fail "the main thread was held $maxgap ms"
+  ran_free
   wait_for_output out "original v1"
   # Once the vfork is over, the same trigger goes through.
   no_dstate "$pid"
@@ -135,15 +147,8 @@ timed_trigger() {
   wait_for_output out "original v1"
   kill -USR1 "$pid"
   wait_for_dstate "$pid"
-  timed_trigger --timeout=1 -p "$pid" "$W/a.so"
-  assert_failure 1
-  assert_output --partial "FAILED $W/a.so: timed out: thread"
-  assert_output --partial "waits for its vfork child"
-  [ "$ELAPSED" -lt 3000 ] || fail "ulp trigger --timeout=1 took $ELAPSED ms"
-  not_traced "$pid"
-  runs_on out
-  maxgap=$(field out maxgap)
-  [ "$maxgap" -lt 1000 ] || fail "the main thread was held $maxgap ms"
+  fails_in_time "waits for its vfork child"
+  ran_free
   wait_for_output out "original v1"
 }
 
@@ -165,15 +170,8 @@ timed_trigger() {
   wait_for_dstate "$pid"
   # The main thread fills the missing page 4 s after the blocker blocked:
   # a trigger holding it stopped meanwhile would wait for ever.
-  timed_trigger --timeout=1 -p "$pid" "$W/a.so"
-  assert_failure 1
-  assert_output --partial "FAILED $W/a.so: timed out: thread"
-  assert_output --partial "is in uninterruptible sleep (D state"
-  [ "$ELAPSED" -lt 3000 ] || fail "ulp trigger --timeout=1 took $ELAPSED ms"
-  not_traced "$pid"
-  runs_on out
-  maxgap=$(field out maxgap)
-  [ "$maxgap" -lt 1000 ] || fail "the main thread was held $maxgap ms"
+  fails_in_time "is in uninterruptible sleep (D state"
+  ran_free
   wait_for_output out "original v1"
   no_dstate "$pid"
   run "$ULP" trigger -p "$pid" "$W/a.so"
