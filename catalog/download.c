@@ -13,6 +13,7 @@
 #include "atomic_file.h"
 #include "catalog.h"
 #include "elffile.h"
+#include "clock.h"
 #include "error.h"
 #include "tool.h"
 
@@ -262,27 +263,19 @@ foreign (const struct options *o, const struct repo_package *p)
          && strcmp (p->arch, "noarch") != 0;
 }
 
-static double
-now (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Writes what was added, unless the last write is recent and LAST is 0. */
 static void
 save (const struct options *o, struct ulp_catalog *cat, struct tally *t,
       int last)
 {
-  if (!t->unsaved || (!last && now () - t->saved_at < SAVE_INTERVAL))
+  if (!t->unsaved || (!last && ulp_now () - t->saved_at < SAVE_INTERVAL))
     return;
   if (ulp_catalog_write (o->catalog, cat, rpm_evr_compare) < 0) {
     fprintf (stderr, "ulp-catalog: %s\n", ulp_error ());
     t->save_failed = 1;
   }
   t->unsaved = 0;
-  t->saved_at = now ();
+  t->saved_at = ulp_now ();
 }
 
 static void
@@ -331,7 +324,7 @@ cmd_download (int argc, char **argv)
     return 1;
   }
   qsort (pkgs, n, sizeof *pkgs, by_version);
-  struct tally t = { .saved_at = now () };
+  struct tally t = { .saved_at = ulp_now () };
   for (size_t i = 0; i < n; i++)
     process (&o, &cat, &pkgs[i], &t);
   save (&o, &cat, &t, 1);

@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "delivery.h"
+#include "clock.h"
 #include "error.h"
 #include "post_hook.h"
 
@@ -53,17 +54,9 @@ to_plugin (void *ctx, int failure, const char *line)
 }
 
 static double
-now (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static double
 step_timeout (const struct transaction *t)
 {
-  double left = t->budget_end - now ();
+  double left = t->budget_end - ulp_now ();
   return left < LONGEST_STEP ? left : LONGEST_STEP;
 }
 
@@ -97,7 +90,7 @@ parse (int argc, char **argv, struct transaction *t)
   double seconds = argc > 3 ? strtod (argv[1], &end) : -1;
   if (seconds <= 0 || *end)
     return -1;
-  t->budget_end = now () + seconds;
+  t->budget_end = ulp_now () + seconds;
   t->catalog_dir = argv[2];
   t->catalog_file = argv[3];
   t->v = calloc ((size_t)argc, sizeof *t->v);

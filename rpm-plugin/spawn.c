@@ -21,6 +21,7 @@
 #include <rpm/rpmlog.h>
 #include <rpm/rpmmacro.h>
 
+#include "clock.h"
 #include "plugin.h"
 
 #define DEFAULT_DEADLINE 60 /* seconds */
@@ -151,14 +152,6 @@ spawn (char **argv, int out, int catalog, pid_t *pid)
   return rc;
 }
 
-static double
-now (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void
 log_line (char *line)
 {
@@ -178,7 +171,7 @@ relay (int fd, double deadline)
   char buf[8192];
   size_t used = 0;
   for (;;) {
-    int left_ms = (int)((deadline - now ()) * 1000);
+    int left_ms = (int)((deadline - ulp_now ()) * 1000);
     struct pollfd p = { .fd = fd, .events = POLLIN };
     if (left_ms <= 0)
       return -1;
@@ -231,7 +224,7 @@ deadline_seconds (void)
 static void
 await (pid_t pid, int out, int seconds)
 {
-  if (relay (out, now () + seconds) < 0) {
+  if (relay (out, ulp_now () + seconds) < 0) {
     rpmlog (RPMLOG_WARNING,
             "ulp: livepatching did not finish within %d s "
             "(%%_ulp_plugin_timeout); stopped it\n",
