@@ -202,6 +202,63 @@ print(f().decode())' "$W/p1.so"
   assert_output "$before"
 }
 
+# --- refusals of what the tool's loader cannot load ------------------------
+
+# loadable_dsc NAME NEW: copies $FIX/NAME.so to $W and writes $W/NAME.dsc,
+# replacing demo_message of $LIB/libdemo.so.1 by NEW.
+loadable_dsc() {
+  cp "$FIX/$1.so" "$W/$1.so"
+  printf '%s\n@%s\ndemo_message:%s\n' "$W/$1.so" "$LIB/libdemo.so.1" "$2" >"$W/$1.dsc"
+}
+
+@test "packer refuses: a container with a constructor" {
+  loadable_dsc patch_ctor demo_message_ctor
+  refused "$W/patch_ctor.dsc" 1 \
+    "$W/patch_ctor.so: container needs initializers (constructor patch_ctor_init), which live patches never run" \
+    "$W/patch_ctor.so"
+}
+
+@test "packer refuses: a container with a thread-local variable" {
+  loadable_dsc patch_tls demo_message_tls
+  refused "$W/patch_tls.dsc" 1 \
+    "$W/patch_tls.so: container uses thread-local variables, which live patches cannot" \
+    "$W/patch_tls.so"
+}
+
+@test "packer refuses: a container needing a library the target does not load" {
+  readelf -dW "$FIX/patch_needs.so" | grep -q 'NEEDED.*\[libplain\.so\.1\]'
+  loadable_dsc patch_needs demo_message_needs
+  refused "$W/patch_needs.dsc" 1 \
+    "$W/patch_needs.so: container needs libplain.so.1, which libdemo.so.1 does not load" \
+    "$W/patch_needs.so"
+}
+
+@test "packer: a container calling libc (versioned, IFUNC) and the target library" {
+  # the fixture imports what the loader must resolve at trigger time
+  run readelf --dyn-syms -W "$FIX/patch_libc.so"
+  assert_output --partial "memcpy@GLIBC_2.14"
+  assert_output --partial "snprintf@GLIBC_2.2.5"
+  assert_output --partial "demo_original_count"
+  run readelf -dW "$FIX/patch_libc.so"
+  assert_output --partial "[libc.so.6]"
+  assert_output --partial "[libdemo.so.1]"
+  loadable_dsc patch_libc demo_message_libc
+  run --separate-stderr "$ULP" packer "$W/patch_libc.dsc"
+  assert_success
+  assert_output "packed $W/patch_libc.so: 1 functions for libdemo.so.1 (build-ID $(build_id "$LIB/libdemo.so.1"))"
+  assert_equal "$(section_count "$W/patch_libc.so" .ulp)" 1
+}
+
+@test "loader: relocates patch_libc.so like ld.so and runs it (loader_test)" {
+  [ -x "$FIX/loader_test" ] || fail "no $FIX/loader_test (make fixtures)"
+  run env LD_LIBRARY_PATH="$LIB" "$FIX/loader_test" "$FIX/patch_libc.so" "$FIX/patch_unloadable.so"
+  assert_success
+  refute_line --partial "FAIL"
+  assert_line "  demo_message_libc: patched libc 2"
+  assert_line "  symbol no_such_symbol_anywhere not found in the process"
+  assert_line --regexp '^loader self-test: [0-9]+ checks passed$'
+}
+
 @test "packer: unreadable .dsc -> exit 2" {
   run --separate-stderr "$ULP" packer "$W/none.dsc"
   assert_failure 2

@@ -47,9 +47,6 @@ read_image (const char *path, struct ulp_container *c)
   int fd = open_regular (path, &st);
   if (fd < 0)
     return -1;
-  c->dev_major = major (st.st_dev);
-  c->dev_minor = minor (st.st_dev);
-  c->inode = st.st_ino;
   c->image_len = (size_t)st.st_size;
   c->image = malloc (c->image_len);
   size_t done = 0;
@@ -115,10 +112,16 @@ read_new_code (struct ulp_elf *e, struct ulp_container *c)
 
 /* Only the signed bytes are parsed: the signature block is not part of
    the ELF, and nothing after verification reads it again.  */
+size_t
+ulp_container_elf_len (const struct ulp_container *c)
+{
+  return c->signed_ ? c->sig.signed_len : c->image_len;
+}
+
 static int
 parse_image (struct ulp_container *c)
 {
-  size_t len = c->signed_ ? c->sig.signed_len : c->image_len;
+  size_t len = ulp_container_elf_len (c);
   struct ulp_elf *e = ulp_elf_open_memory (c->image, len, c->label);
   if (!e)
     return -1;
@@ -129,18 +132,6 @@ parse_image (struct ulp_container *c)
     rc = -1;
   ulp_elf_close (e);
   return rc;
-}
-
-static int
-remember_identity (struct ulp_container *c, const char *file)
-{
-  struct stat st;
-  if (stat (file, &st) != 0)
-    return ulp_fail ("%s: %s", file, strerror (errno));
-  c->dev_major = major (st.st_dev);
-  c->dev_minor = minor (st.st_dev);
-  c->inode = st.st_ino;
-  return 0;
 }
 
 /* Errors name the container once.  */
@@ -238,96 +229,6 @@ ulp_container_verify (struct ulp_container *c, const struct ulp_policy *policy)
   return 0;
 }
 
-/* The caller's own directory, which no one else can write.  */
-static int
-private_dir (const char *dir)
-{
-  struct stat st;
-  return dir && dir[0] == '/' && lstat (dir, &st) == 0 && S_ISDIR (st.st_mode)
-         && st.st_uid == geteuid () && !(st.st_mode & 022);
-}
-
-/* Root's copies go to /run/ulp, where every user's process can load them;
-   another user patches only their own processes, from their runtime
-   directory, or else from /tmp/ulp-UID.  */
-static const char *
-run_dir (void)
-{
-  static char dir[PATH_MAX];
-  char user_run[64];
-  const char *env = getenv ("ULP_RUN_DIR"), *xdg = getenv ("XDG_RUNTIME_DIR");
-  unsigned uid = (unsigned)geteuid ();
-  if (env && *env)
-    return env;
-  if (uid == 0)
-    return ULP_DEFAULT_RUN_DIR;
-  snprintf (user_run, sizeof user_run, "/run/user/%u", uid);
-  if (private_dir (xdg))
-    snprintf (dir, sizeof dir, "%s/ulp", xdg);
-  else if (private_dir (user_run))
-    snprintf (dir, sizeof dir, "%s/ulp", user_run);
-  else
-    snprintf (dir, sizeof dir, "/tmp/ulp-%u", uid);
-  return dir;
-}
-
-static int
-image_name (const struct ulp_container *c, char *buf, size_t len)
-{
-  uint8_t digest[EVP_MAX_MD_SIZE];
-  unsigned dlen = 0;
-  char hex[2 * EVP_MAX_MD_SIZE + 1];
-  if (!EVP_Digest (c->image, c->image_len, digest, &dlen, EVP_sha256 (), NULL))
-    return ulp_fail ("cannot digest the container");
-  ulp_hex (digest, dlen, hex);
-  snprintf (buf, len, "%s/%s.so", run_dir (), hex);
-  return 0;
-}
-
-/* The copy must exist with exactly our bytes; one already there from an
-   earlier trigger is reused when it does.  */
-static int
-copy_matches (const char *file, const struct ulp_container *c)
-{
-  int fd = open (file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  struct stat st;
-  int same = 0;
-  if (fd < 0)
-    return 0;
-  if (fstat (fd, &st) == 0 && S_ISREG (st.st_mode) && st.st_uid == geteuid ()
-      && !(st.st_mode & 0222) && (size_t)st.st_size == c->image_len) {
-    uint8_t *buf = malloc (c->image_len);
-    same = buf && read (fd, buf, c->image_len) == (ssize_t)c->image_len
-           && memcmp (buf, c->image, c->image_len) == 0;
-    free (buf);
-  }
-  close (fd);
-  return same;
-}
-
-int
-ulp_container_seal (struct ulp_container *c)
-{
-  char file[PATH_MAX];
-  const char *dir = run_dir ();
-  struct stat st;
-  if (image_name (c, file, sizeof file) < 0)
-    return -1;
-  if (mkdir (dir, geteuid () == 0 ? 0711 : 0700) != 0 && errno != EEXIST)
-    return ulp_fail ("%s: %s", dir, strerror (errno));
-  if (lstat (dir, &st) != 0 || !S_ISDIR (st.st_mode) || st.st_uid != geteuid ()
-      || (st.st_mode & 022))
-    return ulp_fail ("%s: must be a directory owned by this user and "
-                     "writable by no one else",
-                     dir);
-  if (!copy_matches (file, c)
-      && ulp_file_replace (file, c->image, c->image_len, 0444) < 0)
-    return -1;
-  free (c->path);
-  c->path = strdup (file);
-  return c->path ? remember_identity (c, file) : ulp_fail ("out of memory");
-}
-
 /* Nothing of a container to apply is parsed before its signature holds
    (or the policy lets it in unsigned).  */
 static int
@@ -338,8 +239,7 @@ prepare_one (const char *path, const struct ulp_policy *policy, int revert,
     return ulp_container_open (path, c);
   if (ulp_container_read (path, c) < 0)
     return -1;
-  if (ulp_container_verify (c, policy) < 0 || ulp_container_parse (c) < 0
-      || ulp_container_seal (c) < 0) {
+  if (ulp_container_verify (c, policy) < 0 || ulp_container_parse (c) < 0) {
     ulp_container_free (c);
     return -1;
   }

@@ -9,13 +9,12 @@
 /* Bytes of each replacement function compared with what the process
    loaded, as a last check that the loaded object is this container.  */
 #define ULP_CODE_CHECK 16
-#define ULP_DEFAULT_RUN_DIR "/run/ulp"
 
 struct ulp_container
 {
   char *origin; /* absolute path of the file the user named */
   char *label;  /* the name as the user gave it */
-  char *path;   /* what processes load: the sealed copy once sealed */
+  char *path;   /* the file read, symlinks resolved */
   uint8_t *image;
   size_t image_len;
   struct ulp_metadata meta;
@@ -25,9 +24,7 @@ struct ulp_container
   int sig_status; /* ulp_signature_parse: 0 signed, 1 unsigned, -1 bad */
   int signed_;    /* 1 when a well-formed signature block is present */
   struct ulp_signature_block sig;
-  struct ulp_signer signer;      /* filled in by ulp_container_verify */
-  unsigned dev_major, dev_minor; /* of PATH */
-  uint64_t inode;
+  struct ulp_signer signer; /* filled in by ulp_container_verify */
 };
 
 /* Reads PATH (a regular file) into memory with one read and locates its
@@ -46,17 +43,14 @@ struct ulp_policy;
    absent one is refused when signatures are required.  */
 int ulp_container_verify (struct ulp_container *c,
                           const struct ulp_policy *policy);
-/* Writes the verified image to a read-only, content-addressed file under
-   the run directory, owned by the caller and writable by no one else, and
-   points PATH at it: replacing the original file later cannot change what
-   processes load.  The run directory is ULP_RUN_DIR, else /run/ulp for
-   root, and for another user $XDG_RUNTIME_DIR/ulp, /run/user/UID/ulp or
-   /tmp/ulp-UID.  */
-int ulp_container_seal (struct ulp_container *c);
+/* The bytes of the image that are the ELF object (without a signature
+   block): what is mapped into processes.  */
+size_t ulp_container_elf_len (const struct ulp_container *c);
 
 /* Opens every container of PATHS; unless REVERT (nothing of them is
-   loaded then), verifies each under the host's signature policy and seals
-   it.  All or nothing: any refusal frees what was opened.  */
+   loaded then), verifies each under the host's signature policy: the bytes
+   verified stay in memory and are what the tool maps into processes.  All or
+   nothing: any refusal frees what was opened.  */
 int ulp_containers_prepare (char *const *paths, size_t n, int revert,
                             struct ulp_container **out);
 void ulp_containers_free (struct ulp_container *c, size_t n);

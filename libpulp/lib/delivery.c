@@ -168,7 +168,6 @@ apply (const struct ulp_delivery *d, struct ulp_trigger_summary *s)
                                    .revert_uncovered = 1,
                                    .timeout = d->timeout,
                                    .retries = 100,
-                                   .report_unpatchable = 1,
                                    .catalog = d->catalog };
   int rc = run_trigger (d, c, d->napply, &o, s);
   ulp_containers_free (c, d->napply);
@@ -181,7 +180,6 @@ revert (const struct ulp_delivery *d, struct ulp_trigger_summary *s)
   struct ulp_trigger_options o = { .revert_all = d->target,
                                    .timeout = d->timeout,
                                    .retries = 100,
-                                   .report_unpatchable = 1,
                                    .catalog = d->catalog };
   return run_trigger (d, NULL, 0, &o, s);
 }

@@ -39,6 +39,98 @@ int ulp_elf_digest_loadable (struct ulp_elf *e,
                                              size_t len),
                              void *ctx);
 
+/* The name given when E was opened, as used in its messages.  */
+const char *ulp_elf_name (struct ulp_elf *e);
+/* The whole file as libelf holds it; DATA lives as long as E.  */
+int ulp_elf_raw_image (struct ulp_elf *e, const uint8_t **data, size_t *len);
+
+/* A program header.  */
+struct ulp_elf_segment
+{
+  uint32_t type;  /* PT_* */
+  uint32_t flags; /* PF_* */
+  uint64_t offset, vaddr, filesz, memsz, align;
+};
+int ulp_elf_segment_count (struct ulp_elf *e, size_t *count);
+int ulp_elf_segment (struct ulp_elf *e, size_t index,
+                     struct ulp_elf_segment *seg);
+
+/* Calls VISIT for every .dynamic entry before DT_NULL.  STRING is the
+   entry's string for DT_NEEDED, DT_SONAME, DT_RPATH and DT_RUNPATH, NULL for
+   other tags.  Returns 0, the first nonzero result of VISIT, or -1 when
+   .dynamic is unreadable.  An object without .dynamic has no entries.  */
+typedef int (*ulp_elf_dynamic_visitor) (void *ctx, int64_t tag, uint64_t value,
+                                        const char *string);
+int ulp_elf_each_dynamic (struct ulp_elf *e, ulp_elf_dynamic_visitor visit,
+                          void *ctx);
+
+struct ulp_elf_reloc
+{
+  uint64_t offset; /* r_offset: where to write */
+  uint32_t type;   /* R_X86_64_* */
+  uint32_t symbol; /* index in .dynsym, 0 for none */
+  int64_t addend;
+};
+/* Calls VISIT for every relocation of the DT_RELA table, then of the
+   DT_JMPREL one (objects with DT_REL tables are refused: -1).  The packed
+   relative relocations of DT_RELR are ulp_elf_each_relr's.  Returns like
+   ulp_elf_each_dynamic.  */
+typedef int (*ulp_elf_reloc_visitor) (void *ctx,
+                                      const struct ulp_elf_reloc *reloc);
+int ulp_elf_each_dynamic_reloc (struct ulp_elf *e, ulp_elf_reloc_visitor visit,
+                                void *ctx);
+
+/* Calls VISIT with the r_offset of every DT_RELR relocation: RELATIVE
+   ones whose addend is what the file holds at that address.  Returns like
+   ulp_elf_each_dynamic.  */
+typedef int (*ulp_elf_relr_visitor) (void *ctx, uint64_t offset);
+int ulp_elf_each_relr (struct ulp_elf *e, ulp_elf_relr_visitor visit,
+                       void *ctx);
+
+/* An entry of .dynsym; the strings point into E.  */
+struct ulp_elf_symbol
+{
+  const char *name;
+  uint64_t value, size;
+  unsigned char type, bind; /* STT_*, STB_* */
+  uint16_t shndx;           /* SHN_UNDEF when undefined */
+  const char *version;      /* from .gnu.version_d/_r, NULL: unversioned */
+  const char *file;         /* for a version needed from another object:
+                               that object's DT_NEEDED name */
+  int hidden;               /* a non-default version (NAME@VER) */
+};
+/* The .dynsym entries, symbol 0 included; 0 when there is no .dynsym.  */
+int ulp_elf_dynamic_symbol_count (struct ulp_elf *e, size_t *count);
+/* 0, 1 when INDEX is past the end, -1 error.  */
+int ulp_elf_dynamic_symbol_at (struct ulp_elf *e, size_t index,
+                               struct ulp_elf_symbol *sym);
+/* Looks up a defined symbol in .dynsym (the dynamic symbol table, what the
+   dynamic linker sees).  With VERSION: the definition whose version (from
+   .gnu.version/.gnu.version_d) has that name, hidden or not; failing that,
+   like the dynamic linker, a non-hidden unversioned definition, or any
+   definition when the object has no symbol versions at all.  Without: the
+   unversioned or the default (non-hidden) definition.  Local, undefined,
+   absolute and thread-local symbols never match.  *IFUNC is set when it is
+   STT_GNU_IFUNC (VALUE is then the resolver's address).  The first call
+   builds a hash table kept until ulp_elf_close, so lookups are O(1); not
+   thread-safe.  Returns 0 found, 1 not found, -1 error.  */
+int ulp_elf_dynamic_symbol (struct ulp_elf *e, const char *name,
+                            const char *version, uint64_t *value, int *ifunc);
+/* The name of a function symbol at ADDR (.symtab, else .dynsym); NULL when
+   there is none.  The name points into E.  */
+const char *ulp_elf_function_at (struct ulp_elf *e, uint64_t addr);
+
+/* The first PT_LOAD's vaddr and the end (vaddr + memsz) of the last
+   executable PT_LOAD: 0, 1 when no segment is executable, -1 error.  */
+int ulp_elf_exec_extent (struct ulp_elf *e, uint64_t *first_vaddr,
+                         uint64_t *exec_end);
+/* Where the object keeps the address its IFUNC with resolver RESOLVER
+   resolved to: the r_offset of its IRELATIVE relocation with that addend,
+   else of a GLOB_DAT, JUMP_SLOT or 64 relocation against its own IFUNC
+   symbol with that value.  Built into a table on first use.  0 with *SLOT
+   set, 1 when there is none, -1 error.  */
+int ulp_elf_ifunc_slot (struct ulp_elf *e, uint64_t resolver, uint64_t *slot);
+
 struct ulp_new_section
 {
   const char *name;

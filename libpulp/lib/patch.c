@@ -31,18 +31,20 @@ jump_back (int endbr)
 }
 
 int
-ulp_entry_parse (const uint8_t window[ULP_WINDOW], struct ulp_entry *e)
+ulp_entry_parse (uint64_t func, const uint8_t window[ULP_WINDOW],
+                 struct ulp_entry *e)
 {
   e->endbr = memcmp (window + ULP_PAD_BEFORE, endbr64, ULP_ENDBR_LEN) == 0;
   const uint8_t *entry = window + entry_nops_at (e->endbr);
-  e->target = 0;
+  e->slot = 0;
   if (all_nops (window, ULP_PAD_BEFORE) && all_nops (entry, ULP_PAD_AT))
     return 0;
-  if (memcmp (window, jmp_rip, sizeof jmp_rip) == 0 && entry[0] == JMP_SHORT
-      && entry[1] == jump_back (e->endbr)) {
-    memcpy (&e->target, window + sizeof jmp_rip, 8);
-    if (e->target)
-      return 0;
+  if (window[0] == jmp_rip[0] && window[1] == jmp_rip[1]
+      && entry[0] == JMP_SHORT && entry[1] == jump_back (e->endbr)) {
+    int32_t rel;
+    memcpy (&rel, window + 2, sizeof rel);
+    e->slot = func - ULP_PAD_BEFORE + sizeof jmp_rip + (int64_t)rel;
+    return 0;
   }
   return -1;
 }
@@ -51,27 +53,41 @@ int
 ulp_entry_is_patchable (const uint8_t window[ULP_WINDOW])
 {
   struct ulp_entry e;
-  return ulp_entry_parse (window, &e) == 0 && e.target == 0;
+  return ulp_entry_parse (ULP_PAD_BEFORE, window, &e) == 0 && e.slot == 0;
 }
 
-void
-ulp_entry_render (int endbr, uint64_t target, uint8_t window[ULP_WINDOW])
+uint64_t
+ulp_entry_body (uint64_t func, int endbr)
+{
+  return func + (endbr ? ULP_ENDBR_LEN : 0) + ULP_PAD_AT;
+}
+
+int
+ulp_entry_render (uint64_t func, int endbr, uint64_t slot,
+                  uint8_t window[ULP_WINDOW])
 {
   uint8_t *entry = window + entry_nops_at (endbr);
-  if (!target) {
-    memset (window, NOP, ULP_PAD_BEFORE);
+  memset (window, NOP, ULP_PAD_BEFORE);
+  if (!slot) {
     entry[0] = entry[1] = NOP;
-    return;
+    return 0;
   }
-  memcpy (window, jmp_rip, sizeof jmp_rip);
-  memcpy (window + sizeof jmp_rip, &target, 8);
+  int64_t rel = (int64_t)(slot - (func - ULP_PAD_BEFORE + sizeof jmp_rip));
+  if (rel != (int32_t)rel)
+    return ulp_fail ("the ulp state mapping is more than 2 GiB away from the "
+                     "function at 0x%llx",
+                     (unsigned long long)func);
+  int32_t rel32 = (int32_t)rel;
+  memcpy (window, jmp_rip, 2);
+  memcpy (window + 2, &rel32, sizeof rel32);
   entry[0] = JMP_SHORT;
   entry[1] = jump_back (endbr);
+  return 0;
 }
 
-/* A thread may rest at the start of the pad (it then takes the new jump)
-   or at the entry NOPs, but not inside the pad or between the two entry
-   NOPs once they are rewritten.  */
+/* A thread may rest at the start of the pad (it then takes the jump, or
+   slides down the NOPs into the function) or at the entry NOPs, but not
+   between the two entry NOPs once they are rewritten.  */
 int
 ulp_entry_move_pc (uint64_t func, const struct ulp_entry *current, uint64_t *pc)
 {
@@ -80,8 +96,8 @@ ulp_entry_move_pc (uint64_t func, const struct ulp_entry *current, uint64_t *pc)
   int in_pad = *pc > pad && *pc < func;
   if (!in_pad && *pc != second_nop)
     return 0;
-  if (current->target)
-    return -1; /* inside our own jump: cannot happen at a stop */
+  if (current->slot)
+    return -1; /* inside our own jumps: cannot happen at a stop */
   *pc = in_pad ? func : second_nop + 1;
   return 0;
 }

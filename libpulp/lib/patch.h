@@ -3,12 +3,13 @@
 
    A livepatchable function F has 14 NOP bytes before it (the pad) and two
    at its entry, after an optional endbr64.  Patched:
-       pad:   ff 25 00 00 00 00  <8-byte address of the replacement>
-              (jmp *0(%rip))
-       entry: [endbr64] eb XX    (jmp back to the pad)
-   A patched call therefore runs two jumps where the original ran one NOP.
-   Reverting the last patch restores the NOPs; reverting any other one only
-   rewrites the address.  */
+       pad:   ff 25 <rel32>      jmp *SLOT(%rip), then 8 NOPs
+       entry: [endbr64] eb XX    jmp back to the pad
+   where SLOT, in the process's state mapping (ulp/state.h), holds the
+   address of the replacement.  A patched call therefore runs two jumps
+   where the original ran two NOPs, and every slot of a process changes in
+   one write.  Unpatching first points the slot at F's own body (after the
+   entry NOPs), then restores the NOPs.  */
 #ifndef ULP_PATCH_H
 #define ULP_PATCH_H
 
@@ -24,18 +25,24 @@
 struct ulp_entry
 {
   int endbr;
-  uint64_t target; /* 0 when the function runs its original code */
+  uint64_t slot; /* where the pad jumps through; 0 when not patched */
 };
 
-/* Reads a window starting at F - 14; -1 if it is not a patch area.  */
-int ulp_entry_parse (const uint8_t window[ULP_WINDOW], struct ulp_entry *e);
-/* Writes the window for the function sending calls to TARGET (0: original).
-   Bytes after the entry NOPs are left as they were.  */
-void ulp_entry_render (int endbr, uint64_t target, uint8_t window[ULP_WINDOW]);
+/* Reads the window of the function at FUNC (starting at FUNC - 14); -1 if
+   it is not a patch area.  */
+int ulp_entry_parse (uint64_t func, const uint8_t window[ULP_WINDOW],
+                     struct ulp_entry *e);
+/* Writes the window for the function at FUNC jumping through SLOT, or the
+   NOPs when SLOT is 0.  Bytes after the entry NOPs are left as they were.
+   -1 when SLOT is out of reach of a 32-bit displacement.  */
+int ulp_entry_render (uint64_t func, int endbr, uint64_t slot,
+                      uint8_t window[ULP_WINDOW]);
+/* Where F's own code goes on after its entry NOPs.  */
+uint64_t ulp_entry_body (uint64_t func, int endbr);
 /* Makes a thread stopped at *PC safe for rewriting the window of the
    function at FUNC, whose current contents are CURRENT.  A thread resting
-   inside NOPs that will be overwritten is moved past them (skipping NOPs
-   changes nothing); -1 when the thread cannot be moved.  */
+   between the entry NOPs is moved past them (skipping NOPs changes
+   nothing); -1 when the thread cannot be moved.  */
 int ulp_entry_move_pc (uint64_t func, const struct ulp_entry *current,
                        uint64_t *pc);
 /* Whether the bytes at a function entry in a library file form a patch

@@ -12,8 +12,6 @@
 #include "process.h"
 #include "text.h"
 
-#define RUNTIME_FILE "libpulp.so"
-
 struct elf_facts
 {
   unsigned dev_major, dev_minor;
@@ -24,7 +22,10 @@ struct elf_facts
   uint8_t build_id[ULP_BUILD_ID_MAX];
   size_t build_id_len;
   size_t patchable;
-  uint64_t runtime_offset; /* __ulp_runtime, when the file is the runtime */
+  /* The first PT_LOAD's page and the end of the executable segments:
+     what lies after that end in its last page is a cave.  */
+  uint64_t first_vaddr, exec_end;
+  struct ulp_elf *elf; /* kept open for symbol lookups */
   char error[256];
 };
 
@@ -96,10 +97,9 @@ learn_facts (pid_t pid, const struct ulp_mapping *m, struct elf_facts *f)
   else
     f->ok = 1;
   f->patchable = count_patchable (e);
-  if (strncmp (ulp_basename (m->path), RUNTIME_FILE, strlen (RUNTIME_FILE))
-      == 0)
-    ulp_elf_find_symbol (e, ULP_STATE_SYMBOL, 0, &f->runtime_offset);
-  ulp_elf_close (e);
+  if (ulp_elf_exec_extent (e, &f->first_vaddr, &f->exec_end) != 0)
+    f->exec_end = 0;
+  f->elf = e;
 }
 
 static const struct elf_facts *
@@ -129,18 +129,16 @@ facts_for (pid_t pid, const struct ulp_mapping *m)
   return f;
 }
 
+/* The state mapping the tool made in the process, if any.  */
 static void
-find_runtime (struct ulp_process *p)
+find_state (struct ulp_process *p)
 {
+  static const char name[] = "/memfd:" ULP_STATE_MEMFD;
   for (size_t i = 0; i < p->maps.n; i++) {
     const struct ulp_mapping *m = &p->maps.v[i];
-    if (!m->path || m->offset != 0
-        || strncmp (ulp_basename (m->path), RUNTIME_FILE, strlen (RUNTIME_FILE))
-               != 0)
-      continue;
-    const struct elf_facts *f = facts_for (p->pid, m);
-    if (f && f->runtime_offset) {
-      p->runtime = m->start + f->runtime_offset;
+    if (m->path && m->offset == 0 && strcmp (m->path, name) == 0
+        && m->end - m->start == ULP_STATE_SIZE) {
+      p->state = m->start;
       return;
     }
   }
@@ -165,7 +163,7 @@ ulp_process_open (pid_t pid, struct ulp_process *p)
       || ulp_maps_read (pid, &p->maps) < 0)
     return ulp_fail ("no such process");
   make_printable (p->name);
-  find_runtime (p);
+  find_state (p);
   return 0;
 }
 
@@ -176,6 +174,15 @@ ulp_process_close (struct ulp_process *p)
   if (p->mem_fd >= 0)
     close (p->mem_fd);
   p->mem_fd = -1;
+}
+
+/* The first mapping of a file that may be an ELF object (not one of the
+   memfds the tool makes).  */
+static int
+is_object_file (const struct ulp_mapping *m)
+{
+  return m->path && m->offset == 0 && m->path[0] == '/'
+         && strncmp (m->path, "/memfd:", 7) != 0;
 }
 
 static void
@@ -207,7 +214,7 @@ ulp_process_libraries (struct ulp_process *p, const char *name,
   size_t n = 0;
   for (size_t i = 0; i < p->maps.n; i++) {
     const struct ulp_mapping *m = &p->maps.v[i];
-    if (!m->path || m->offset != 0 || m->path[0] != '/')
+    if (!is_object_file (m))
       continue;
     const struct elf_facts *f = facts_for (p->pid, m);
     if (!f)
@@ -259,6 +266,54 @@ ulp_process_livepatchable (struct ulp_process *p,
   return 0;
 }
 
+/* The mapping of P that holds ADDR, or NULL.  */
+static const struct ulp_mapping *
+mapping_at (const struct ulp_process *p, uint64_t addr)
+{
+  for (size_t i = 0; i < p->maps.n; i++)
+    if (addr >= p->maps.v[i].start && addr < p->maps.v[i].end)
+      return &p->maps.v[i];
+  return NULL;
+}
+
+/* After the executable segments of the object mapped by M (its first
+   mapping), up to the end of their last page: bytes of no segment, mapped
+   executable, that no code jumps to.  */
+static uint64_t
+cave_of (const struct ulp_process *p, const struct ulp_mapping *m,
+         const struct elf_facts *f, size_t len)
+{
+  if (!f->exec_end)
+    return 0;
+  uint64_t bias = m->start - (f->first_vaddr & ~(uint64_t)(ULP_PAGE - 1));
+  uint64_t start = (bias + f->exec_end + 15) & ~(uint64_t)15;
+  const struct ulp_mapping *code = mapping_at (p, bias + f->exec_end - 1);
+  if (!code || code->perms[2] != 'x' || code->inode != m->inode
+      || code->dev_major != m->dev_major || code->dev_minor != m->dev_minor)
+    return 0;
+  uint64_t page_end
+      = (bias + f->exec_end + ULP_PAGE - 1) & ~(uint64_t)(ULP_PAGE - 1);
+  if (page_end > code->end || start + len > page_end)
+    return 0;
+  return start;
+}
+
+uint64_t
+ulp_process_code_cave (struct ulp_process *p, size_t len)
+{
+  for (size_t i = 0; i < p->maps.n; i++) {
+    const struct ulp_mapping *m = &p->maps.v[i];
+    if (!is_object_file (m))
+      continue;
+    const struct elf_facts *f = facts_for (p->pid, m);
+    uint64_t cave = f && f->opened ? cave_of (p, m, f, len) : 0;
+    if (cave)
+      return cave;
+  }
+  ulp_fail ("no room for the system call stub in any mapped object");
+  return 0;
+}
+
 static int
 memory_fd (struct ulp_process *p)
 {
@@ -304,24 +359,106 @@ ulp_process_write (struct ulp_process *p, uint64_t addr, const void *buf,
 }
 
 int
+ulp_process_read_commit (struct ulp_process *p, struct ulp_commit *c)
+{
+  if (ulp_process_read (p, p->state, c, sizeof *c) < 0)
+    return -1;
+  if (memcmp (c->magic, ULP_COMMIT_MAGIC, 8) != 0
+      || c->version != ULP_STATE_VERSION || c->active > 1
+      || c->self != p->state)
+    return ulp_fail ("the ulp state mapping is unrecognised or corrupt");
+  return 0;
+}
+
+static void
+empty_state (struct ulp_runtime *st)
+{
+  memset (st, 0, offsetof (struct ulp_runtime, patches));
+  memcpy (st->magic, ULP_STATE_MAGIC, 8);
+  st->version = ULP_STATE_VERSION;
+}
+
+/* The copy the commit page names; an empty state without the mapping.  */
+int
 ulp_process_read_state (struct ulp_process *p, struct ulp_runtime *st)
 {
   const size_t header = offsetof (struct ulp_runtime, patches);
-  if (!p->runtime)
-    return ulp_fail ("runtime not loaded (start it with "
-                     "LD_PRELOAD=libpulp.so.0)");
-  if (ulp_process_read (p, p->runtime, st, header) < 0)
+  struct ulp_commit c;
+  empty_state (st);
+  if (!p->state)
+    return 0;
+  if (ulp_process_read_commit (p, &c) < 0)
+    return -1;
+  uint64_t copy = p->state + ULP_PAGE + c.active * ULP_COPY_SIZE;
+  if (ulp_process_read (p, copy, st, header) < 0)
     return -1;
   if (memcmp (st->magic, ULP_STATE_MAGIC, 8) != 0
       || st->version != ULP_STATE_VERSION || st->npatches > ULP_MAX_PATCHES
-      || st->nfuncs > ULP_MAX_FUNCS)
-    return ulp_fail ("runtime state block is unrecognised or corrupt");
-  if (ulp_process_read (p, p->runtime + header, st->patches,
+      || st->nfuncs > ULP_MAX_FUNCS || st->nloaded > ULP_MAX_PATCHES)
+    return ulp_fail ("the ulp state mapping is unrecognised or corrupt");
+  if (ulp_process_read (p, copy + header, st->patches,
                         st->npatches * sizeof st->patches[0])
           < 0
-      || ulp_process_read (p, p->runtime + offsetof (struct ulp_runtime, funcs),
+      || ulp_process_read (p, copy + offsetof (struct ulp_runtime, funcs),
                            st->funcs, st->nfuncs * sizeof st->funcs[0])
              < 0)
     return -1;
   return 0;
+}
+
+/* Where the object mapped by M (its first mapping) has address 0.  */
+static uint64_t
+load_bias (const struct ulp_mapping *m, const struct elf_facts *f)
+{
+  return m->start - (f->first_vaddr & ~(uint64_t)(ULP_PAGE - 1));
+}
+
+/* An IFUNC's address is what its resolver chose for this process: the
+   object's own GOT slot for it (an IRELATIVE relocation that the dynamic
+   linker resolved at start-up) holds it.  */
+static int
+ifunc_value (struct ulp_process *p, const struct ulp_mapping *m,
+             const struct elf_facts *f, const char *name, uint64_t resolver,
+             uint64_t *value)
+{
+  uint64_t slot;
+  if (ulp_elf_ifunc_slot (f->elf, resolver, &slot) != 0)
+    return ulp_fail ("%s in %s is an IFUNC that the library never calls "
+                     "itself: its address in the process is unknown",
+                     name, m->path);
+  return ulp_process_read (p, load_bias (m, f) + slot, value, sizeof *value);
+}
+
+static int
+symbol_in (struct ulp_process *p, const struct ulp_mapping *m, const char *name,
+           const char *version, uint64_t *value)
+{
+  const struct elf_facts *f = facts_for (p->pid, m);
+  uint64_t v;
+  int ifunc = 0;
+  if (!f || !f->ok || !f->elf)
+    return 1;
+  int rc = ulp_elf_dynamic_symbol (f->elf, name, version, &v, &ifunc);
+  if (rc != 0)
+    return rc;
+  if (ifunc)
+    return ifunc_value (p, m, f, name, v, value);
+  *value = load_bias (m, f) + v;
+  return 0;
+}
+
+int
+ulp_process_symbol (struct ulp_process *p, uint64_t first, const char *name,
+                    const char *version, uint64_t *value)
+{
+  for (int pass = 0; pass < 2; pass++)
+    for (size_t i = 0; i < p->maps.n; i++) {
+      const struct ulp_mapping *m = &p->maps.v[i];
+      if (!is_object_file (m) || (pass == 0) != (m->start == first))
+        continue;
+      int rc = symbol_in (p, m, name, version, value);
+      if (rc <= 0)
+        return rc;
+    }
+  return 1;
 }

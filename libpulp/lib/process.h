@@ -1,7 +1,7 @@
-/* A running process as the tool sees it: its maps, its runtime, the
-   libraries it maps (with the build-ID of the mapped copy) and its state
-   block.  ELF facts are cached by the mapped file's device and inode, so
-   200 processes mapping one library cost one ELF read.  */
+/* A running process as the tool sees it: its maps, the libraries it maps
+   (with the build-ID of the mapped copy) and its ulp state.  ELF facts are
+   cached by the mapped file's device and inode, so 200 processes mapping one
+   library cost one ELF read.  */
 #ifndef ULP_PROCESS_H
 #define ULP_PROCESS_H
 
@@ -18,7 +18,7 @@ struct ulp_process
   pid_t pid;
   char name[64];
   struct ulp_maps maps;
-  uint64_t runtime; /* address of __ulp_runtime, 0 without the runtime */
+  uint64_t state; /* address of the ulp state mapping, 0 before any patch */
   int mem_fd;
 };
 
@@ -59,7 +59,17 @@ int ulp_process_read (struct ulp_process *p, uint64_t addr, void *buf,
                       size_t len);
 int ulp_process_write (struct ulp_process *p, uint64_t addr, const void *buf,
                        size_t len);
-/* Reads the state block: header, the used part of the tables.  */
+/* Reads the state: header, the used part of the tables (an empty state
+   when the process was never patched).  */
 int ulp_process_read_state (struct ulp_process *p, struct ulp_runtime *st);
+int ulp_process_read_commit (struct ulp_process *p, struct ulp_commit *c);
+/* The address of NAME (of VERSION, when not NULL) as the dynamic linker
+   would bind it: in the object mapped at FIRST, else in the first mapped
+   object that defines it.  0 found, 1 not found, -1 error.  */
+int ulp_process_symbol (struct ulp_process *p, uint64_t first, const char *name,
+                        const char *version, uint64_t *value);
+/* An address where LEN bytes of code can be written that no code of the
+   process reaches (see inject.h); 0 with ulp_error if there is none.  */
+uint64_t ulp_process_code_cave (struct ulp_process *p, size_t len);
 
 #endif

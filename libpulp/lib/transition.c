@@ -16,30 +16,28 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "seccomp.h"
 #include "text.h"
 #include "transition.h"
 
 /* If the tool dies (SIGKILL) at any point, the kernel detaches every
    thread it traces: each runs on from where it was, and a pending
    interrupt is dropped.  What else holds:
-     SEIZE, BORROW, BACKOFF, STOP, RELEASE  nothing was written; a call
-       that the kernel does not restart after a stop (epoll_wait, ...)
-       returns EINTR, as nobody is left to undo it (undo_stop_eintr).
-     LOAD  the borrowed thread returns from the loader to the trap with no
-       tracer, and the process dies of SIGTRAP (README, Limits).
-     the STOPPED callback (run_stopped)  each patch area is written whole
-       or not at all, but the patch may be partly applied without the state
-       block saying so, and a thread resting on the second byte of an
-       entry being rewritten would resume inside the new jump (such threads
-       are moved only after the callback returns).
+     SEIZE, BACKOFF, STOP, RELEASE  nothing was written; a call that the
+       kernel does not restart after a stop (epoll_wait, ...) returns EINTR,
+       as nobody is left to undo it (undo_stop_eintr).
+     the STOPPED callback (run_stopped)  a thread making a system call for
+       the tool returns to its own context by itself (inject.h); every
+       write the callback makes is whole or not at all, and it takes care
+       that the process runs either its old or its new code whatever write
+       is the last (trigger.c, commit.c); threads it moved stay moved
+       (moving a thread past NOPs changes nothing).
    The loop's thread ending (at the end of a run) has the same effect on
    whatever it still traces; by then that is only threads that never
    stopped.  */
 enum phase
 {
   SEIZE,
-  BORROW,
-  LOAD,
   STOP,
   BACKOFF,
   RELEASE,
@@ -54,21 +52,10 @@ struct ulp_thread
   int want_stop;
   int interrupted;
   int pending_sig;
-  int unsafe; /* seen where it may hold a lock the loader needs */
   int64_t stopped_at;
 };
 
-/* Registers of the borrowed thread, general and extended (SSE/AVX): the
-   loader clobbers both.  */
-struct saved_regs
-{
-  struct user_regs_struct regs;
-  size_t xstate_len;
-  uint8_t xstate[16384];
-};
-
 #define BACKOFF_NS 2000000LL
-#define RED_ZONE 128
 /* A thread that has not stopped this long after the others is looked at:
    if it sleeps where a stop cannot reach it, the others are released.  */
 #define STRAGGLER_NS 10000000LL
@@ -142,12 +129,6 @@ find_thread (struct ulp_job *job, pid_t tid)
   return NULL;
 }
 
-static int
-is_borrowed (struct ulp_job *job, struct ulp_thread *t)
-{
-  return job->loading && t == &job->threads[job->borrowed];
-}
-
 /* The kernel refuses to trace a thread that has exited but is not yet
    reaped (EPERM, as for one traced by someone else).  */
 static int
@@ -214,7 +195,8 @@ seize_new_threads (struct ulp_job *job)
     if (find_thread (job, tids[i]))
       continue;
     if (ptrace (PTRACE_SEIZE, tids[i], 0,
-                PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC)
+                PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC
+                    | PTRACE_O_TRACESYSGOOD)
         != 0) {
       if (errno == ESRCH || (errno == EPERM && thread_exiting (tids[i])))
         continue;
@@ -387,9 +369,7 @@ only_sleepers_left (struct ulp_job *job)
    others (interrupted, to be detached cleanly) when they stop, none later
    than release_by, or at once if they sleep uninterruptibly (in vfork).  A
    thread that does not stop by then is left to the kernel, which detaches
-   it when the tracing thread ends; it is never held.  The borrowed thread,
-   inside the loader, goes only once its registers are restored: without
-   them it cannot return to its own code.  */
+   it when the tracing thread ends; it is never held.  */
 static void
 release (struct ulp_job *job)
 {
@@ -399,88 +379,15 @@ release (struct ulp_job *job)
   }
   for (size_t i = 0; i < job->nthreads; i++) {
     struct ulp_thread *t = &job->threads[i];
-    if (t->gone || is_borrowed (job, t))
+    if (t->gone)
       continue;
     if (t->stopped)
       detach (t);
     else
       interrupt (t);
   }
-  if (!job->loading && only_sleepers_left (job))
+  if (only_sleepers_left (job))
     job->phase = FINISHED;
-}
-
-/* Threads borrowed from a waiting system call hold no library locks.
-   Condition variables, joins and semaphores wait with FUTEX_WAIT_BITSET;
-   plain FUTEX_WAIT is also how internal locks wait, so it is refused.  */
-static int
-waiting_syscall (long nr, unsigned long arg1)
-{
-  switch (nr) {
-  case SYS_read:
-  case SYS_readv:
-  case SYS_pread64:
-  case SYS_write:
-  case SYS_poll:
-  case SYS_ppoll:
-  case SYS_select:
-  case SYS_pselect6:
-  case SYS_nanosleep:
-  case SYS_clock_nanosleep:
-  case SYS_pause:
-  case SYS_accept:
-  case SYS_accept4:
-  case SYS_connect:
-  case SYS_recvfrom:
-  case SYS_recvmsg:
-  case SYS_sendto:
-  case SYS_sendmsg:
-  case SYS_wait4:
-  case SYS_waitid:
-  case SYS_rt_sigsuspend:
-  case SYS_rt_sigtimedwait:
-  case SYS_epoll_wait:
-  case SYS_epoll_pwait:
-  case SYS_restart_syscall:
-    return 1;
-  case SYS_futex:
-    return (arg1 & 127) == 9; /* FUTEX_WAIT_BITSET */
-  default:
-    return 0;
-  }
-}
-
-static const char *const lock_holders[]
-    = { "libc.so", "ld-linux", "libpulp.so", "libpthread",
-        "libdl",   "libgcc_s", "libstdc++",  NULL };
-
-static int
-safe_to_borrow (struct ulp_job *job, const struct user_regs_struct *r)
-{
-  if ((long)r->orig_rax >= 0)
-    return waiting_syscall ((long)r->orig_rax, r->rsi);
-  return !ulp_maps_in_code_of (&job->proc->maps, r->rip, lock_holders);
-}
-
-static int
-get_regs (pid_t tid, struct saved_regs *s)
-{
-  struct iovec iov = { s->xstate, sizeof s->xstate };
-  if (ptrace (PTRACE_GETREGS, tid, 0, &s->regs) != 0)
-    return -1;
-  if (ptrace (PTRACE_GETREGSET, tid, (void *)NT_X86_XSTATE, &iov) != 0)
-    return -1;
-  s->xstate_len = iov.iov_len;
-  return 0;
-}
-
-static int
-set_regs (pid_t tid, const struct saved_regs *s)
-{
-  struct iovec iov = { (void *)s->xstate, s->xstate_len };
-  if (ptrace (PTRACE_SETREGSET, tid, (void *)NT_X86_XSTATE, &iov) != 0)
-    return -1;
-  return ptrace (PTRACE_SETREGS, tid, 0, &s->regs);
 }
 
 static void start_stop (struct ulp_job *job);
@@ -530,7 +437,7 @@ describe_sleep (pid_t tid, char *out, size_t size)
 
 /* A thread that does not stop and sleeps uninterruptibly (in vfork, or in
    the kernel) may stay so for any time.  Once it is all the phase waits
-   for (in BORROW, the others were found unsafe and run on), the others are
+   for, the others are
    resumed rather than held, and the job waits for it in BACKOFF (its
    interrupt stays pending: it stops when it wakes, and is resumed).  */
 static int
@@ -539,7 +446,7 @@ wait_for_straggler (struct ulp_job *job)
   struct ulp_thread *sleeper = NULL;
   for (size_t i = 0; i < job->nthreads; i++) {
     struct ulp_thread *t = &job->threads[i];
-    if (t->gone || t->stopped || (job->phase == BORROW && t->unsafe))
+    if (t->gone || t->stopped)
       continue;
     if (ulp_proc_thread_state (t->tid) != 'D')
       return 0; /* it may yet stop */
@@ -565,166 +472,6 @@ straggler_asleep (struct ulp_job *job)
   return job->straggler != 0;
 }
 
-/* Every thread is interrupted at once; the first one to stop in a safe
-   place is borrowed.  */
-static void
-start_borrow (struct ulp_job *job)
-{
-  job->phase = BORROW;
-  job->check_at = now_ns () + STRAGGLER_NS;
-  for (size_t i = 0; i < job->nthreads; i++) {
-    job->threads[i].unsafe = 0;
-    interrupt (&job->threads[i]);
-  }
-}
-
-static int
-all_unsafe (struct ulp_job *job)
-{
-  for (size_t i = 0; i < job->nthreads; i++)
-    if (!job->threads[i].gone && !job->threads[i].unsafe)
-      return 0;
-  return 1;
-}
-
-static int
-thread_is_safe (struct ulp_job *job, struct ulp_thread *t)
-{
-  struct user_regs_struct r;
-  if (ptrace (PTRACE_GETREGS, t->tid, 0, &r) != 0)
-    return 0;
-  return safe_to_borrow (job, &r);
-}
-
-/* From here until the thread returns to the trap, job->loading: it runs
-   code of ours on a stack frame of ours and only the tracer can give it
-   its own registers back.  If the tool dies meanwhile, the thread ends at
-   the trap and the process with it (see Limits in the README).  */
-static int
-call_loader (struct ulp_job *job, struct ulp_thread *t)
-{
-  struct saved_regs *saved = job->saved_regs;
-  struct saved_regs call = *saved;
-  const char *path = job->load_paths[job->load_index];
-  uint64_t mailbox
-      = job->proc->runtime + offsetof (struct ulp_runtime, load_path);
-  if (strlen (path) >= ULP_PATH_MAX)
-    return ulp_fail ("%s: path too long", path);
-  if (ulp_process_write (job->proc, mailbox, path, strlen (path) + 1) < 0)
-    return -1;
-  uint64_t sp = ((saved->regs.rsp - RED_ZONE - 128) & ~(uint64_t)15) - 8;
-  if (ulp_process_write (job->proc, sp, &job->trap_addr, 8) < 0)
-    return -1;
-  call.regs.rsp = sp;
-  call.regs.rip = job->load_entry;
-  call.regs.orig_rax = (unsigned long long)-1; /* no syscall restart */
-  call.regs.rax = 0;
-  call.regs.eflags &= ~(0x400ULL | 0x100ULL); /* DF and TF clear */
-  if (set_regs (t->tid, &call) != 0)
-    return ulp_fail ("cannot set registers: %s", strerror (errno));
-  t->want_stop = 0;
-  job->loading = 1;
-  ptrace (PTRACE_CONT, t->tid, 0, 0);
-  t->stopped = t->interrupted = t->pending_sig = 0;
-  return 0;
-}
-
-static int
-read_runtime_entry (struct ulp_job *job)
-{
-  uint64_t addrs[2];
-  if (ulp_process_read (job->proc,
-                        job->proc->runtime
-                            + offsetof (struct ulp_runtime, load_entry),
-                        addrs, sizeof addrs)
-      < 0)
-    return -1;
-  job->load_entry = addrs[0];
-  job->trap_addr = addrs[1];
-  return 0;
-}
-
-static void
-borrow (struct ulp_job *job, struct ulp_thread *t)
-{
-  struct saved_regs *saved = job->saved_regs;
-  if (get_regs (t->tid, saved) != 0) {
-    job_fail (job, "cannot read registers of thread %d: %s", (int)t->tid,
-              strerror (errno));
-    return;
-  }
-  job->borrowed = (size_t)(t - job->threads);
-  job->load_index = 0;
-  job->phase = LOAD;
-  if (read_runtime_entry (job) < 0 || call_loader (job, t) < 0)
-    job_fail (job, "%s", ulp_error ());
-}
-
-/* While a container loads, the other threads stop only where they cannot
-   hold a lock the loader needs; any other thread runs on until the load is
-   done, so the loader never waits for a stopped thread.  */
-static void
-screen_stopped_thread (struct ulp_job *job, struct ulp_thread *t)
-{
-  if (thread_is_safe (job, t)) {
-    if (job->phase == BORROW)
-      borrow (job, t);
-    return;
-  }
-  t->unsafe = 1;
-  resume (t);
-  if (job->phase == BORROW && all_unsafe (job))
-    back_off (job, "no thread is in a safe place to load the patch "
-                   "(all inside libc, the loader or a lock wait)");
-}
-
-/* The borrowed thread is back at the trap: its own registers go back
-   first, whatever happens next.  Returns 0 when the load went through.  */
-static int
-loader_returned (struct ulp_job *job, struct ulp_thread *t,
-                 struct ulp_runtime *box)
-{
-  struct saved_regs *saved = job->saved_regs;
-  uint64_t base = offsetof (struct ulp_runtime, load_base);
-  size_t len = offsetof (struct ulp_runtime, patches) - base;
-  int rc = ulp_process_read (job->proc, job->proc->runtime + base,
-                             (char *)box + base, len);
-  if (set_regs (t->tid, saved) != 0 && rc == 0)
-    rc = ulp_fail ("cannot restore registers: %s", strerror (errno));
-  job->loading = 0;
-  if (rc < 0)
-    return -1;
-  if (!box->load_handle || !box->load_base) {
-    box->load_error[ULP_LOAD_ERROR_MAX - 1] = '\0';
-    return ulp_fail ("cannot load %s: %s", job->load_paths[job->load_index],
-                     box->load_error[0] ? box->load_error
-                                        : "unknown loader error");
-  }
-  return 0;
-}
-
-static void
-loaded (struct ulp_job *job, struct ulp_thread *t)
-{
-  struct ulp_runtime box;
-  int rc = loader_returned (job, t, &box);
-  if (job->phase == RELEASE) { /* the job failed meanwhile */
-    detach (t);
-    return;
-  }
-  if (rc < 0) {
-    job_fail (job, "%s", ulp_error ());
-    return;
-  }
-  job->load_bases[job->load_index++] = box.load_base;
-  if (job->load_index < job->nloads) {
-    if (call_loader (job, t) < 0)
-      job_fail (job, "%s", ulp_error ());
-    return;
-  }
-  start_stop (job);
-}
-
 static void
 start_stop (struct ulp_job *job)
 {
@@ -734,22 +481,66 @@ start_stop (struct ulp_job *job)
     interrupt (&job->threads[i]);
 }
 
-static int
-move_threads (struct ulp_job *job, struct user_regs_struct *regs,
-              const uint64_t *pcs)
+/* The program counters the callback changed go to their threads.  */
+int
+ulp_stop_move_threads (struct ulp_stop *stop)
 {
-  for (size_t i = 0, k = 0; i < job->nthreads; i++) {
-    if (job->threads[i].gone)
+  for (size_t k = 0; k < stop->npcs; k++) {
+    struct user_regs_struct r;
+    pid_t tid = stop->tids[k];
+    if (stop->moved[k] == stop->pcs[k])
       continue;
-    if (regs[k].rip != pcs[k]) {
-      regs[k].rip = pcs[k];
-      if (ptrace (PTRACE_SETREGS, job->threads[i].tid, 0, &regs[k]) != 0)
-        return ulp_fail ("cannot move thread %d: %s", (int)job->threads[i].tid,
-                         strerror (errno));
-    }
-    k++;
+    if (ptrace (PTRACE_GETREGS, tid, 0, &r) != 0)
+      return ulp_fail ("cannot read registers of thread %d: %s", (int)tid,
+                       strerror (errno));
+    r.rip = stop->pcs[k];
+    if (ptrace (PTRACE_SETREGS, tid, 0, &r) != 0)
+      return ulp_fail ("cannot move thread %d: %s", (int)tid, strerror (errno));
+    stop->moved[k] = stop->pcs[k];
   }
   return 0;
+}
+
+/* The system calls the tool may have a thread make, as the seccomp check
+   sees them (the addresses are typical, the flags exact).  */
+static const struct ulp_syscall_probe probes[] = {
+  { SYS_memfd_create, { 0x7f0000000000, 1 } },
+  { SYS_ftruncate, { 3, 0x40000 } },
+  { SYS_mmap, { 0x7f0000000000, 0x40000, 3, 2, 3, 0 } },
+  { SYS_close, { 3 } },
+  { SYS_mprotect, { 0x7f0000000000, 0x1000, 5 } },
+  { SYS_mprotect, { 0x7f0000000000, 0x1000, 1 } },
+  { SYS_munmap, { 0x7f0000000000, 0x40000 } },
+};
+
+struct ulp_injector *
+ulp_stop_injector (struct ulp_stop *stop)
+{
+  struct ulp_job *job = stop->job;
+  if (stop->injector.active)
+    return &stop->injector;
+  if (stop->npcs == 0) {
+    ulp_fail ("no thread to make system calls");
+    return NULL;
+  }
+  uint64_t stub = ulp_process_code_cave (job->proc, ULP_STUB_LEN);
+  char why[200];
+  if (!stub)
+    return NULL;
+  int allowed = ulp_seccomp_check (stop->tids[0], probes,
+                                   sizeof probes / sizeof probes[0], stub, why,
+                                   sizeof why);
+  if (allowed <= 0) {
+    if (allowed == 0)
+      ulp_fail ("%s", why);
+    stop->refused = 1;
+    return NULL;
+  }
+  if (ulp_inject_begin (&stop->injector, job->proc, stop->tids[0], stub,
+                        job->deadline)
+      < 0)
+    return NULL;
+  return &stop->injector;
 }
 
 /* Whether the process runs another program than the one the job was
@@ -771,42 +562,87 @@ called_exec (struct ulp_job *job)
 /* Every thread is stopped and accounted for (none left out, none running
    another program): the only place the callback runs.  What holds if the
    tool dies during it: see the comment at enum phase.  */
+static int
+read_stopped_threads (struct ulp_job *job, struct ulp_stop *stop)
+{
+  stop->job = job;
+  stop->tids = calloc (job->nthreads + 1, sizeof *stop->tids);
+  stop->pcs = calloc (job->nthreads + 1, sizeof *stop->pcs);
+  stop->moved = calloc (job->nthreads + 1, sizeof *stop->moved);
+  if (!stop->tids || !stop->pcs || !stop->moved)
+    return ulp_fail ("out of memory");
+  for (size_t i = 0; i < job->nthreads; i++) {
+    struct user_regs_struct r;
+    if (job->threads[i].gone)
+      continue;
+    if (ptrace (PTRACE_GETREGS, job->threads[i].tid, 0, &r) != 0)
+      return ulp_fail ("cannot read registers: %s", strerror (errno));
+    stop->tids[stop->npcs] = job->threads[i].tid;
+    stop->pcs[stop->npcs] = stop->moved[stop->npcs] = r.rip;
+    stop->npcs++;
+  }
+  return 0;
+}
+
+/* The thread that made system calls gets its own registers back.  One
+   the deadline took from us (still in a call) is no longer stopped: it
+   returns home by itself, and is let go when it next stops.  */
+static int
+end_injection (struct ulp_job *job, struct ulp_stop *stop)
+{
+  struct ulp_injector *in = &stop->injector;
+  int rc = 0;
+  if (in->active && !in->lost && ulp_inject_end (in) < 0)
+    rc = -1;
+  if (in->lost || in->active) {
+    struct ulp_thread *t = find_thread (job, in->tid);
+    if (t)
+      t->stopped = t->interrupted = 0;
+  }
+  return rc;
+}
+
+static void
+free_stop (struct ulp_stop *stop)
+{
+  free (stop->tids);
+  free (stop->pcs);
+  free (stop->moved);
+}
+
+/* Every thread is stopped and accounted for (none left out, none running
+   another program): the only place the callback runs.  What holds if the
+   tool dies during it: see the comment at enum phase.  */
 static void
 run_stopped (struct ulp_job *job, int64_t begin)
 {
+  struct ulp_stop stop;
   if (called_exec (job)) {
     fail_exec (job);
     return;
   }
-  struct user_regs_struct *regs = calloc (job->nthreads, sizeof *regs);
-  uint64_t *pcs = calloc (job->nthreads, sizeof *pcs);
-  size_t n = 0;
+  memset (&stop, 0, sizeof stop);
   enum ulp_stop_result result = ULP_STOP_FAILED;
-  if (!regs || !pcs)
-    ulp_fail ("out of memory");
-  else {
-    result = ULP_STOP_DONE;
-    for (size_t i = 0; i < job->nthreads && result == ULP_STOP_DONE; i++) {
-      if (job->threads[i].gone)
-        continue;
-      if (ptrace (PTRACE_GETREGS, job->threads[i].tid, 0, &regs[n]) != 0)
-        result = ulp_fail ("cannot read registers: %s", strerror (errno));
-      pcs[n] = regs[n].rip;
-      n++;
-    }
-  }
-  if (result == ULP_STOP_DONE)
-    result = job->stopped (job, pcs, n);
-  if (result == ULP_STOP_DONE && move_threads (job, regs, pcs) < 0)
+  if (read_stopped_threads (job, &stop) == 0)
+    result = job->stopped (job, &stop);
+  char why[sizeof job->reason];
+  snprintf (why, sizeof why, "%s", ulp_error ());
+  if (end_injection (job, &stop) < 0 && result == ULP_STOP_DONE) {
+    snprintf (why, sizeof why, "%s", ulp_error ());
     result = ULP_STOP_FAILED;
-  free (regs);
-  free (pcs);
+  }
+  if (result == ULP_STOP_DONE && ulp_stop_move_threads (&stop) < 0) {
+    snprintf (why, sizeof why, "%s", ulp_error ());
+    result = ULP_STOP_FAILED;
+  }
+  job->skipped = stop.refused;
+  free_stop (&stop);
   if (result == ULP_STOP_RETRY) {
-    back_off (job, ulp_error ());
+    back_off (job, why);
     return;
   }
   if (result == ULP_STOP_FAILED) {
-    job_fail (job, "%s", ulp_error ());
+    job_fail (job, "%s", why);
     return;
   }
   int64_t first = first_stop (job);
@@ -833,16 +669,11 @@ no_thread_left (struct ulp_job *job)
 static void
 progress (struct ulp_job *job)
 {
-  if (alive_threads (job) == 0 && !job->loading) {
+  if (alive_threads (job) == 0) {
     no_thread_left (job);
     return;
   }
   switch (job->phase) {
-  case BORROW:
-    if (all_unsafe (job)) /* the threads left to judge may have exited */
-      back_off (job, "no thread is in a safe place to load the patch "
-                     "(all inside libc, the loader or a lock wait)");
-    break;
   case STOP:
     if (!all_stopped (job))
       break;
@@ -856,7 +687,7 @@ progress (struct ulp_job *job)
       run_stopped (job, begin);
     break;
   case RELEASE:
-    if (!job->loading && only_sleepers_left (job))
+    if (only_sleepers_left (job))
       job->phase = FINISHED;
     break;
   default:
@@ -907,7 +738,6 @@ on_exec (struct ulp_job *job, struct ulp_thread *t)
   for (size_t i = 0; i < job->nthreads; i++)
     if (&job->threads[i] != t)
       job->threads[i].gone = 1;
-  job->loading = 0; /* the borrowed thread died with the old image */
   fail_exec (job);
 }
 
@@ -925,20 +755,8 @@ on_stop (struct ulp_job *job, struct ulp_thread *t, int status)
     pid_t tid = t->tid;
     on_clone (job, tid);
     t = find_thread (job, tid); /* adding a thread may move the table */
-  } else if (event == 0 && sig == SIGTRAP && is_borrowed (job, t)) {
-    struct user_regs_struct r;
-    if (ptrace (PTRACE_GETREGS, t->tid, 0, &r) == 0
-        && r.rip == job->trap_addr + 1) {
-      loaded (job, t);
-      return;
-    }
-    t->pending_sig = sig;
   } else if (event == 0)
     t->pending_sig = sig;
-  if (is_borrowed (job, t)) {
-    resume (t); /* still loading: let it take its signal and go on */
-    return;
-  }
   if (job->phase == RELEASE) {
     detach (t);
     return;
@@ -947,22 +765,6 @@ on_stop (struct ulp_job *job, struct ulp_thread *t, int status)
     t->want_stop = 1;
   if (!t->want_stop)
     resume (t);
-  else if (job->phase == BORROW || job->phase == LOAD)
-    screen_stopped_thread (job, t);
-}
-
-static const char *
-exit_cause (int status, char *buf, size_t size)
-{
-  if (WIFSIGNALED (status))
-    snprintf (buf, size, "was killed by SIG%s%s",
-              sigabbrev_np (WTERMSIG (status))
-                  ? sigabbrev_np (WTERMSIG (status))
-                  : "?",
-              WTERMSIG (status) == SIGSYS ? " (a seccomp filter?)" : "");
-  else
-    snprintf (buf, size, "exited");
-  return buf;
 }
 
 /* A stop of a thread no job claims: one given up on at the end of a job.
@@ -985,15 +787,8 @@ on_event (struct ulp_job *jobs, size_t n, pid_t tid, int status)
     return;
   }
   if (WIFEXITED (status) || WIFSIGNALED (status)) {
-    int was_loading = is_borrowed (job, t);
     t->gone = 1;
     t->stopped = 0;
-    if (was_loading) {
-      char cause[64];
-      job->loading = 0;
-      job_fail (job, "thread %d %s while loading the patch", (int)tid,
-                exit_cause (status, cause, sizeof cause));
-    }
   } else if (WIFSTOPPED (status))
     on_stop (job, t, status);
   if (job->phase != FINISHED)
@@ -1005,13 +800,6 @@ start_job (struct ulp_job *job, const struct ulp_transition_options *o)
 {
   char byte;
   job->deadline = now_ns () + (int64_t)(o->timeout * 1e9);
-  job->saved_regs = malloc (sizeof (struct saved_regs));
-  if (!job->saved_regs) {
-    job->failed = 1;
-    snprintf (job->reason, sizeof job->reason, "out of memory");
-    job->phase = FINISHED;
-    return;
-  }
   /* Ties /proc/PID/mem to this image before any thread is seized, if
      planning did not (called_exec relies on it).  */
   if (job->proc->maps.n
@@ -1025,10 +813,7 @@ start_job (struct ulp_job *job, const struct ulp_transition_options *o)
     release (job);
     return;
   }
-  if (job->nloads)
-    start_borrow (job);
-  else
-    start_stop (job);
+  start_stop (job);
 }
 
 /* Which threads have not stopped, and what the kernel says they do.  */
@@ -1068,9 +853,7 @@ backoff_timer (struct ulp_job *job, const struct ulp_transition_options *o,
     char why[sizeof job->reason];
     snprintf (why, sizeof why, "%s", job->reason);
     job_fail (job, "gave up after %d attempts: %s", job->attempts, why);
-  } else if (job->load_index < job->nloads)
-    start_borrow (job);
-  else
+  } else
     start_stop (job);
 }
 
@@ -1084,7 +867,6 @@ handle_timers (struct ulp_job *job, const struct ulp_transition_options *o)
   case BACKOFF:
     backoff_timer (job, o, now);
     break;
-  case BORROW:
   case STOP:
     if (now >= job->deadline)
       job_fail (job, "timed out waiting for the threads to stop (%s)",
@@ -1092,15 +874,8 @@ handle_timers (struct ulp_job *job, const struct ulp_transition_options *o)
     else if (now >= job->check_at && !wait_for_straggler (job))
       job->check_at = now + STRAGGLER_NS;
     break;
-  case LOAD:
-    if (now >= job->deadline)
-      job_fail (job,
-                "timed out while thread %d was loading the patch (the "
-                "other threads were released)",
-                (int)job->threads[job->borrowed].tid);
-    break;
   case RELEASE:
-    if (!job->loading && now >= job->release_by)
+    if (now >= job->release_by)
       job->phase = FINISHED; /* stragglers: see release */
     break;
   default:
@@ -1114,13 +889,10 @@ timer_of (const struct ulp_job *job)
   switch (job->phase) {
   case BACKOFF:
     return job->wake_at;
-  case BORROW:
   case STOP:
     return job->check_at < job->deadline ? job->check_at : job->deadline;
-  case LOAD:
-    return job->failed ? INT64_MAX : job->deadline;
   case RELEASE:
-    return job->loading ? INT64_MAX : job->release_by;
+    return job->release_by;
   default:
     return INT64_MAX;
   }
@@ -1234,7 +1006,5 @@ void
 ulp_job_free (struct ulp_job *job)
 {
   free (job->threads);
-  free (job->saved_regs);
   job->threads = NULL;
-  job->saved_regs = NULL;
 }

@@ -4,11 +4,10 @@
    trigger costs about one scheduling round of the busiest target rather
    than the sum over targets.  For each job:
      1. seize every thread (without stopping it);
-     2. when containers must be loaded, borrow one thread that is in a safe
-        place and make it call the runtime's loader while the other threads
-        keep running;
-     3. stop every thread, call the job's STOPPED callback with their
-        program counters (it writes the new code), release them.
+     2. stop every thread, call the job's STOPPED callback with their
+        program counters (it maps what the patch needs, with system calls
+        one of the threads makes for it, and writes the new code), release
+        them.
    The callback may ask to try again later (a thread in the middle of a
    patch area); the job then resumes the process and backs off.  So does a
    thread that cannot stop (waiting for a vfork child, or in another
@@ -36,6 +35,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "inject.h"
 #include "process.h"
 
 struct ulp_thread;
@@ -47,21 +47,37 @@ enum ulp_stop_result
   ULP_STOP_FAILED = -1
 };
 
+/* What the STOPPED callback gets: the stopped threads.  */
+struct ulp_stop
+{
+  struct ulp_job *job;
+  size_t npcs;
+  pid_t *tids;
+  uint64_t *pcs; /* their program counters, for the callback to change */
+  /* Private to transition.c.  */
+  uint64_t *moved;
+  struct ulp_injector injector;
+  int refused; /* a seccomp filter forbids the calls */
+};
+
+/* Gives the PCS changed so far to their threads, at once.  */
+int ulp_stop_move_threads (struct ulp_stop *stop);
+/* A stopped thread ready to make system calls for the tool (the same one
+   for the whole stop), or NULL with ulp_error.  */
+struct ulp_injector *ulp_stop_injector (struct ulp_stop *stop);
+
 struct ulp_job
 {
   struct ulp_process *proc;
-  size_t nloads;
-  const char **load_paths;
-  uint64_t *load_bases; /* filled in by the transition */
   void *ctx;
-  /* Runs with every thread stopped.  It may change PCS, the threads'
-     program counters, which are written back when it returns DONE.  On
+  /* Runs with every thread stopped.  Program counters it changes are
+     written back when it returns DONE, if it did not do so itself.  On
      failure it sets ulp_error.  */
-  enum ulp_stop_result (*stopped) (struct ulp_job *job, uint64_t *pcs,
-                                   size_t npcs);
+  enum ulp_stop_result (*stopped) (struct ulp_job *job, struct ulp_stop *stop);
 
   /* Results.  */
   int failed;
+  int skipped; /* failed because the process must not be touched */
   char reason[512];
   int64_t stopped_ns;    /* all threads stopped until released */
   int64_t thread_max_ns; /* longest time any one thread was held */
@@ -71,14 +87,10 @@ struct ulp_job
   int phase;
   struct ulp_thread *threads;
   size_t nthreads, threads_cap;
-  size_t borrowed, load_index;
   int64_t deadline, wake_at;
   int64_t check_at;   /* next look for threads that cannot stop */
   int64_t release_by; /* threads not stopped by then are given up */
   pid_t straggler;    /* the thread waited for in BACKOFF, or 0 */
-  int loading;        /* the borrowed thread is inside the loader */
-  uint64_t load_entry, trap_addr;
-  void *saved_regs;
 };
 
 struct ulp_transition_options

@@ -6,7 +6,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "commit.h"
 #include "error.h"
+#include "load.h"
 #include "patch.h"
 #include "process.h"
 #include "transition.h"
@@ -34,7 +36,6 @@ struct plan
   struct ulp_container **apply;
   size_t napply;
   struct copies *apply_copies; /* where each container's library is mapped */
-  const char **load_paths;
   uint64_t *load_bases;
   const char **revert_libs;
   size_t nrevert_libs;
@@ -47,13 +48,6 @@ struct copies
 {
   uint64_t base[ULP_MAX_COPIES];
   size_t n;
-};
-
-struct code_write
-{
-  uint64_t addr;
-  uint8_t before[ULP_WINDOW];
-  uint8_t after[ULP_WINDOW];
 };
 
 static void
@@ -126,21 +120,6 @@ buildid_matches (const struct ulp_library *lib, const struct ulp_metadata *m)
          && memcmp (lib->build_id, m->build_id, m->build_id_len) == 0;
 }
 
-/* dlopen hands back an object already loaded under the same name, even if
-   the file was replaced since.  */
-static int
-stale_copy_loaded (const struct ulp_maps *maps, const struct ulp_container *c)
-{
-  for (size_t i = 0; i < maps->n; i++) {
-    const struct ulp_mapping *m = &maps->v[i];
-    if (m->path && strcmp (m->path, c->path) == 0
-        && (m->deleted || m->inode != c->inode || m->dev_major != c->dev_major
-            || m->dev_minor != c->dev_minor))
-      return 1;
-  }
-  return 0;
-}
-
 static int
 reverts_library (const struct plan *plan, const char *lib)
 {
@@ -181,9 +160,6 @@ mismatch (struct plan *plan, struct ulp_container *c, int revert,
   }
   if (copies->n == 0)
     return other_build;
-  if (!revert && stale_copy_loaded (&plan->proc.maps, c))
-    return "an older build of this container is loaded from the same path "
-           "(give each build its own file name)";
   int applied = ulp_state_find (plan->state, c->meta.id) >= 0;
   /* Reverting everything on the target first makes "this patch alone" a
      fine request even when it is already applied.  */
@@ -214,7 +190,6 @@ plan_container (struct plan *plan, struct ulp_container *c,
   if (!o->revert) {
     plan->apply[plan->napply] = c;
     plan->apply_copies[plan->napply] = copies;
-    plan->load_paths[plan->napply] = c->path;
     plan->napply++;
   }
   plan->has_work = 1;
@@ -311,12 +286,11 @@ plan_process (struct plan *plan, struct ulp_container *containers, size_t n,
 {
   plan->apply = calloc (n + 1, sizeof *plan->apply);
   plan->apply_copies = calloc (n + 1, sizeof *plan->apply_copies);
-  plan->load_paths = calloc (n + 1, sizeof *plan->load_paths);
   plan->load_bases = calloc (n + 1, sizeof *plan->load_bases);
   plan->revert_libs = calloc (n + 2, sizeof *plan->revert_libs);
   plan->state = malloc (sizeof *plan->state);
-  if (!plan->apply || !plan->apply_copies || !plan->load_paths
-      || !plan->load_bases || !plan->revert_libs || !plan->state)
+  if (!plan->apply || !plan->apply_copies || !plan->load_bases
+      || !plan->revert_libs || !plan->state)
     return ulp_fail ("out of memory");
   plan->revert = o->revert;
   if (ulp_process_read_state (&plan->proc, plan->state) < 0)
@@ -389,22 +363,6 @@ remove_patches (struct plan *plan, struct ulp_runtime *st, uint64_t **addrs,
   return 0;
 }
 
-static int
-check_loaded_code (struct ulp_process *proc, const struct ulp_container *c,
-                   const struct ulp_patched_func *funcs)
-{
-  for (size_t f = 0; f < c->meta.nfuncs; f++) {
-    uint8_t loaded[ULP_CODE_CHECK];
-    if (ulp_process_read (proc, funcs[f].new_addr, loaded, c->code_len[f]) < 0)
-      return -1;
-    if (memcmp (loaded, c->code[f], c->code_len[f]) != 0)
-      return ulp_fail ("the process has a different %s loaded than the "
-                       "container file (rebuilt under the same path?)",
-                       c->meta.funcs[f].new_name);
-  }
-  return 0;
-}
-
 /* The I-th container to apply, redirecting its functions in every copy
    of the library it was made for (one entry in the state block).  */
 static int
@@ -427,8 +385,10 @@ add_patch (struct plan *plan, struct ulp_runtime *st, size_t i,
       pf->new_addr = plan->load_bases[i] + c->meta.funcs[f].new_offset;
       rc = add_affected (addrs, n, pf->old_addr);
     }
-  if (rc == 0)
-    rc = check_loaded_code (&plan->proc, c, funcs);
+  if (rc == 0 && !ulp_load_matches (&plan->proc, c, plan->load_bases[i]))
+    rc = ulp_fail ("the process has other code mapped for %s than the "
+                   "container",
+                   c->label);
   if (rc == 0)
     rc = ulp_state_add (st, c->meta.id, c->origin, c->meta.target,
                         plan->load_bases[i], funcs, nfuncs,
@@ -447,100 +407,37 @@ add_patches (struct plan *plan, struct ulp_runtime *st, uint64_t **addrs,
   return 0;
 }
 
+/* Maps the containers to apply (or finds them mapped already).  */
 static int
-prepare_write (struct ulp_process *proc, const struct ulp_runtime *st,
-               uint64_t addr, uint64_t *pcs, size_t npcs, struct code_write *w,
-               int *needed)
+load_containers (struct plan *plan, struct ulp_runtime *st,
+                 struct ulp_stop *stop)
 {
-  struct ulp_entry entry;
-  w->addr = addr - ULP_PAD_BEFORE;
-  if (ulp_process_read (proc, w->addr, w->before, ULP_WINDOW) < 0)
-    return ULP_STOP_FAILED;
-  if (ulp_entry_parse (w->before, &entry) < 0) {
-    ulp_fail ("code at 0x%llx is not a live patch area",
-              (unsigned long long)addr);
-    return ULP_STOP_FAILED;
+  for (size_t i = 0; i < plan->napply; i++) {
+    struct ulp_injector *in = ulp_stop_injector (stop);
+    if (!in
+        || ulp_load_container (in, &plan->proc, st, plan->apply[i],
+                               plan->apply_copies[i].base[0],
+                               &plan->load_bases[i])
+               < 0)
+      return -1;
   }
-  uint64_t target = ulp_state_effective (st, addr);
-  *needed = target != entry.target;
-  if (!*needed)
-    return ULP_STOP_DONE;
-  for (size_t i = 0; i < npcs; i++)
-    if (ulp_entry_move_pc (addr, &entry, &pcs[i]) < 0) {
-      ulp_fail ("a thread is inside the patch area at 0x%llx",
-                (unsigned long long)addr);
-      return ULP_STOP_RETRY;
-    }
-  memcpy (w->after, w->before, ULP_WINDOW);
-  ulp_entry_render (entry.endbr, target, w->after);
-  return ULP_STOP_DONE;
-}
-
-static void
-roll_back (struct ulp_process *proc, struct code_write *w, size_t n)
-{
-  char saved[512];
-  snprintf (saved, sizeof saved, "%s", ulp_error ());
-  while (n-- > 0)
-    ulp_process_write (proc, w[n].addr, w[n].before, ULP_WINDOW);
-  ulp_fail ("%s (nothing changed)", saved);
+  return 0;
 }
 
 static int
-write_state (struct ulp_process *proc, const struct ulp_runtime *st)
+ensure_state_mapping (struct plan *plan, struct ulp_stop *stop, uint64_t near)
 {
-  const size_t tables = offsetof (struct ulp_runtime, patches);
-  const size_t funcs = offsetof (struct ulp_runtime, funcs);
-  if (ulp_process_write (proc, proc->runtime + tables, st->patches,
-                         st->npatches * sizeof st->patches[0])
-          < 0
-      || ulp_process_write (proc, proc->runtime + funcs, st->funcs,
-                            st->nfuncs * sizeof st->funcs[0])
-             < 0)
-    return -1;
-  /* Counts last: a reader never sees a count beyond written entries.  */
-  const size_t counts = offsetof (struct ulp_runtime, npatches);
-  return ulp_process_write (proc, proc->runtime + counts, &st->npatches,
-                            offsetof (struct ulp_runtime, load_entry) - counts);
+  if (plan->proc.state)
+    return 0;
+  struct ulp_injector *in = ulp_stop_injector (stop);
+  return in ? ulp_load_state (in, &plan->proc, near) : -1;
 }
 
+/* Called with every thread stopped: re-reads the state (the earlier read
+   was only for planning), maps what the new state needs, derives it and
+   makes the code match (commit.h).  */
 static enum ulp_stop_result
-apply_writes (struct plan *plan, struct ulp_runtime *st, uint64_t *addrs,
-              size_t naddrs, uint64_t *pcs, size_t npcs)
-{
-  struct code_write *writes = calloc (naddrs + 1, sizeof *writes);
-  size_t nwrites = 0;
-  enum ulp_stop_result rc = ULP_STOP_DONE;
-  if (!writes) {
-    ulp_fail ("out of memory");
-    return ULP_STOP_FAILED;
-  }
-  for (size_t i = 0; i < naddrs && rc == ULP_STOP_DONE; i++) {
-    int needed = 0;
-    rc = prepare_write (&plan->proc, st, addrs[i], pcs, npcs, &writes[nwrites],
-                        &needed);
-    nwrites += needed && rc == ULP_STOP_DONE;
-  }
-  for (size_t i = 0; i < nwrites && rc == ULP_STOP_DONE; i++)
-    if (ulp_process_write (&plan->proc, writes[i].addr, writes[i].after,
-                           ULP_WINDOW)
-        < 0) {
-      roll_back (&plan->proc, writes, i);
-      rc = ULP_STOP_FAILED;
-    }
-  if (rc == ULP_STOP_DONE && write_state (&plan->proc, st) < 0) {
-    roll_back (&plan->proc, writes, nwrites);
-    rc = ULP_STOP_FAILED;
-  }
-  free (writes);
-  return rc;
-}
-
-/* Called with every thread of the process stopped: re-reads the state
-   (the earlier read was only for planning), derives the new state and the
-   code that goes with it, and writes both, or nothing.  */
-static enum ulp_stop_result
-write_patches (struct ulp_job *job, uint64_t *pcs, size_t npcs)
+write_patches (struct ulp_job *job, struct ulp_stop *stop)
 {
   struct plan *plan = job->ctx;
   struct ulp_runtime *st = plan->state;
@@ -548,9 +445,14 @@ write_patches (struct ulp_job *job, uint64_t *pcs, size_t npcs)
   size_t naddrs = 0;
   enum ulp_stop_result rc = ULP_STOP_FAILED;
   if (ulp_process_read_state (&plan->proc, st) == 0
+      && load_containers (plan, st, stop) == 0
       && remove_patches (plan, st, &addrs, &naddrs) == 0
-      && add_patches (plan, st, &addrs, &naddrs) == 0)
-    rc = apply_writes (plan, st, addrs, naddrs, pcs, npcs);
+      && add_patches (plan, st, &addrs, &naddrs) == 0) {
+    if (naddrs == 0 && !plan->proc.state)
+      rc = ULP_STOP_DONE;
+    else if (ensure_state_mapping (plan, stop, naddrs ? addrs[0] : 0) == 0)
+      rc = ulp_commit (&plan->proc, st, addrs, naddrs, stop);
+  }
   free (addrs);
   return rc;
 }
@@ -639,7 +541,8 @@ settle (struct plan *plan, struct ulp_job *job, int strict)
   for (size_t i = 0; i < plan->nitems; i++) {
     struct item *it = &plan->items[i];
     if (it->outcome == PENDING && job && job->failed)
-      set_outcome (it, ULP_FAILED, job->reason);
+      set_outcome (it, job->skipped && !strict ? ULP_SKIPPED : ULP_FAILED,
+                   job->reason);
     else if (it->outcome == PENDING)
       it->outcome = ULP_SUCCESS; /* with the reason planned, if any */
     else if (strict && it->outcome == ULP_SKIPPED
@@ -657,7 +560,6 @@ free_plan (struct plan *plan)
   free (plan->items);
   free (plan->apply);
   free (plan->apply_copies);
-  free (plan->load_paths);
   free (plan->load_bases);
   free (plan->revert_libs);
   free (plan->state);
@@ -695,26 +597,6 @@ mapped_target (struct plan *plan, const struct ulp_container *c, size_t n,
   return NULL;
 }
 
-/* A process that uses the library but cannot be patched: one line, so that
-   a package's report names every process left with the old code.  */
-static int
-report_unpatchable (struct plan *plan, struct ulp_container *c, size_t n,
-                    const struct ulp_trigger_options *o)
-{
-  const char *lib = mapped_target (plan, c, n, o);
-  if (!lib)
-    return 0;
-  char *label = strdup (lib);
-  if (!label || add_item (plan, label, NULL) < 0) {
-    free (label);
-    return ulp_fail ("out of memory");
-  }
-  set_outcome (&plan->items[plan->nitems - 1], ULP_SKIPPED,
-               "runtime not loaded (start the process with "
-               "LD_PRELOAD=libpulp.so.0)");
-  return 0;
-}
-
 static int
 build_plans (struct ulp_container *containers, size_t n,
              const struct ulp_trigger_options *o,
@@ -740,24 +622,15 @@ build_plans (struct ulp_container *containers, size_t n,
                                 sizeof why)) {
       if (o->selector || mapped_target (plan, containers, n, o))
         report_unusable (plan, containers, n, o, why, *strict);
-    } else if (opened && !plan->proc.runtime && !o->selector
-               && o->report_unpatchable) {
-      if (report_unpatchable (plan, containers, n, o) < 0)
-        return -1;
-    } else if (!opened || !plan->proc.runtime) {
+    } else if (!opened) {
       if (!o->selector) {
         free_plan (plan);
         memset (plan, 0, sizeof *plan);
         continue;
       }
-      if (!opened)
-        snprintf (plan->proc.name, sizeof plan->proc.name, "?");
+      snprintf (plan->proc.name, sizeof plan->proc.name, "?");
       plan->proc.pid = pids[i];
-      report_unusable (plan, containers, n, o,
-                       opened ? "runtime not loaded (start the process with "
-                                "LD_PRELOAD=libpulp.so.0)"
-                              : "no such process",
-                       *strict);
+      report_unusable (plan, containers, n, o, "no such process", *strict);
     } else if (plan_process (plan, containers, n, o) < 0) {
       snprintf (why, sizeof why, "%s", ulp_error ());
       free_plan (plan);
@@ -813,9 +686,6 @@ ulp_trigger (struct ulp_container *containers, size_t n,
       continue;
     struct ulp_job *job = &jobs[njobs++];
     job->proc = &plans[i].proc;
-    job->nloads = plans[i].napply;
-    job->load_paths = plans[i].load_paths;
-    job->load_bases = plans[i].load_bases;
     job->ctx = &plans[i];
     job->stopped = write_patches;
     job_of[i] = job;

@@ -23,9 +23,6 @@ struct ulp_trigger_options
   double timeout;
   int retries;
   int timing;
-  /* Without a selector, also report processes that map the library but
-     lack the runtime (skipped); otherwise they are not mentioned.  */
-  int report_unpatchable;
   /* When set, each result names the package of the build a process runs
      ("libfoo-1.2-3.x86_64").  */
   const struct ulp_catalog *catalog;

@@ -12,6 +12,7 @@
 #include "description.h"
 #include "elffile.h"
 #include "error.h"
+#include "loader.h"
 #include "metadata.h"
 #include "patch.h"
 #include "proc.h"
@@ -127,6 +128,19 @@ compute_id (struct ulp_metadata *meta, struct ulp_elf *container)
   return 0;
 }
 
+/* Refuses a container that the tool's loader could not load, so that it
+   never ships.  */
+static int
+check_loadable (struct ulp_elf *container, struct ulp_elf *target,
+                const char *path)
+{
+  const uint8_t *image;
+  size_t len;
+  if (ulp_elf_raw_image (container, &image, &len) < 0)
+    return -1;
+  return ulp_image_check (image, len, path, target);
+}
+
 static int
 build_metadata (const struct ulp_description *d, struct ulp_metadata *meta)
 {
@@ -145,6 +159,8 @@ build_metadata (const struct ulp_description *d, struct ulp_metadata *meta)
                              &meta->build_id_len)
            < 0)
     ulp_fail ("%d: %s", d->target_line, ulp_error ());
+  else if (check_loadable (container, target, d->container) < 0)
+    ulp_fail ("%d: %s", d->container_line, ulp_error ());
   else if (!(meta->target = strdup (mapped_name (d->target))))
     ulp_fail ("out of memory");
   else if (resolve_functions (d, target, container, meta) == 0)

@@ -201,6 +201,24 @@ print_patch (const struct ulp_applied_patch *p, int json, int first)
   printf (",\"applied_at\":\"%s\",\"functions\":%u}", when, p->nfuncs);
 }
 
+static void
+count_library (const struct ulp_library *lib, void *ctx)
+{
+  (void)lib;
+  ++*(size_t *)ctx;
+}
+
+/* Listed: processes ever patched, and those with something to patch.  */
+static int
+worth_listing (struct ulp_process *p)
+{
+  size_t n = 0;
+  if (p->state)
+    return 1;
+  ulp_process_livepatchable (p, count_library, &n);
+  return n > 0;
+}
+
 static int
 print_process (struct ulp_process *p, const struct ulp_runtime *st,
                struct listing *l, int first)
@@ -264,7 +282,9 @@ cmd_patches (int argc, char **argv)
       }
       continue;
     }
-    if (ulp_process_read_state (&p, st) == 0)
+    if (!strict && !worth_listing (&p))
+      ;
+    else if (ulp_process_read_state (&p, st) == 0)
       print_process (&p, st, &l, shown++ == 0);
     else if (strict) {
       fprintf (stderr, "ulp patches: pid %d: %s\n", (int)pids[i], ulp_error ());

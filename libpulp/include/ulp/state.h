@@ -1,25 +1,33 @@
-/* Layout of the runtime's state block, shared by the preloaded runtime
-   (libpulp.so.0) and the tool that reads and writes it through ptrace.
+/* The record of applied patches that a patched process carries, in a
+   mapping the tool creates in it (a private mapping of a memfd named
+   "ulp-state", so that it shows in /proc/PID/maps and is copied, not
+   shared, by fork).  Nothing in the process reads it; the tool reads and
+   writes it through /proc/PID/mem while every thread is stopped.
 
-   The runtime holds no logic for patching: it only owns this block and a
-   loader entry point.  Every change to the block is made by the tool while
-   all threads of the process are stopped, so the block is always consistent
-   when a thread can observe it.  */
+   Layout: one commit page, then two copies of struct ulp_runtime.  The
+   commit page says which copy holds and where calls to every patched
+   function go (its slot: the pad of the function jumps through it).  A
+   change is prepared in the other copy and takes effect with one write of
+   the commit page, which a dying tool either made whole or not at all:
+   a process is never seen half patched.  */
 #ifndef ULP_STATE_H
 #define ULP_STATE_H
 
 #include <stdint.h>
 
 #define ULP_STATE_MAGIC "ULPSTAT"
-#define ULP_STATE_VERSION 1
-#define ULP_STATE_SYMBOL "__ulp_runtime"
+#define ULP_STATE_VERSION 2
+#define ULP_COMMIT_MAGIC "ULPCOMIT"
+#define ULP_STATE_MEMFD "ulp-state"
+#define ULP_CONTAINER_MEMFD "ulp:"
 
 #define ULP_MAX_PATCHES 64
 #define ULP_MAX_FUNCS 1024
 #define ULP_PATH_MAX 512
 #define ULP_NAME_MAX 128
 #define ULP_ID_LEN 16
-#define ULP_LOAD_ERROR_MAX 256
+#define ULP_PAGE 4096
+#define ULP_SLOTS 250
 
 /* Bytes reserved before and at each livepatchable function entry
    (-fpatchable-function-entry=16,14).  */
@@ -43,6 +51,30 @@ struct ulp_patched_func
   uint64_t new_addr; /* entry of its replacement in the container */
 };
 
+struct ulp_loaded
+{
+  uint8_t id[ULP_ID_LEN];
+  uint64_t base, span;
+};
+
+/* Where calls to a patched function go: its replacement, or its own body
+   after the entry NOPs while it is being unpatched.  */
+struct ulp_slot
+{
+  uint64_t owner;  /* entry of the function whose pad uses it; 0: free */
+  uint64_t target; /* where its calls go */
+};
+
+struct ulp_commit
+{
+  char magic[8];
+  uint32_t version;
+  uint32_t active; /* the copy of struct ulp_runtime that holds: 0 or 1 */
+  uint64_t generation;
+  uint64_t self; /* the address of this page, against look-alikes */
+  struct ulp_slot slots[ULP_SLOTS];
+};
+
 struct ulp_runtime
 {
   char magic[8];
@@ -52,17 +84,20 @@ struct ulp_runtime
   uint32_t reserved;
   uint64_t generation; /* bumped by the tool on every change */
 
-  /* Loader mailbox: the tool writes load_path, makes a thread call
-     load_entry with the return address trap_addr, and reads the results.  */
-  uint64_t load_entry;
-  uint64_t trap_addr;
-  uint64_t load_base;
-  uint64_t load_handle;
-  char load_path[ULP_PATH_MAX];
-  char load_error[ULP_LOAD_ERROR_MAX];
+  /* Containers mapped in the process (kept after a revert, since a
+     thread may still run their code), so that applying one again reuses
+     its mapping.  */
+  uint32_t nloaded;
+  uint32_t reserved2;
+  struct ulp_loaded loaded[ULP_MAX_PATCHES];
 
   struct ulp_applied_patch patches[ULP_MAX_PATCHES];
   struct ulp_patched_func funcs[ULP_MAX_FUNCS];
 };
+
+/* The state mapping: the commit page, then the two copies.  */
+#define ULP_COPY_SIZE                                                          \
+  ((sizeof (struct ulp_runtime) + ULP_PAGE - 1) / ULP_PAGE * ULP_PAGE)
+#define ULP_STATE_SIZE (ULP_PAGE + 2 * ULP_COPY_SIZE)
 
 #endif

@@ -1,0 +1,72 @@
+/* System calls made by a stopped thread of a target process on the tool's
+   behalf, with nothing of the tool's running in the target but a 19-byte
+   stub that hands the thread back to its own context.
+
+   The stub lies in a cave: the bytes between the end of an executable
+   segment and the end of its last page, which belong to no segment and
+   which no code reaches.  It is written once per process and left there.
+       syscall
+       pop %rax; pop %rcx; pop %rdx; pop %rsi; pop %rdi
+       pop %r8; pop %r9; pop %r10; pop %r11
+       popf
+       ret $128
+   Before a call the tool writes the thread's own registers (those the
+   stub restores, and its program counter) below its red zone, points the
+   stack there and the program counter at the stub.  While it is alive it
+   catches the call at the system call's entry and exit and puts the
+   registers back itself; the stub's tail never runs.  If the tool dies at
+   any instant, the kernel lets the thread go: it finishes the call, pops
+   its own registers and returns to where it was, and the red zone above
+   the saved registers was never touched.  What the call did stays done
+   (an unused mapping, at worst).  */
+#ifndef ULP_INJECT_H
+#define ULP_INJECT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/user.h>
+
+#include "process.h"
+
+#define ULP_STUB_LEN 19
+#define ULP_MAX_HELD_SIGNALS 8
+
+struct ulp_injector
+{
+  struct ulp_process *proc;
+  pid_t tid;
+  uint64_t stub;
+  int64_t deadline; /* monotonic ns */
+  int active;       /* the thread's registers are saved and not yet back */
+  int lost;         /* the thread ran off (exit, timeout): not ours now */
+  struct user_regs_struct own; /* its registers, with a restart resolved */
+  int held[ULP_MAX_HELD_SIGNALS];
+  size_t nheld;
+};
+
+/* Where the stub can live in P: a cave of at least ULP_STUB_LEN bytes in
+   an executable segment of a mapped object; 0 with ulp_error if none.  */
+uint64_t ulp_inject_find_cave (struct ulp_process *p);
+
+/* Makes TID, stopped under ptrace by the caller, ready for calls: writes
+   the stub at STUB if it is not there yet and reads the thread's own
+   registers.  Nothing the thread sees has changed when this returns.  */
+int ulp_inject_begin (struct ulp_injector *in, struct ulp_process *p, pid_t tid,
+                      uint64_t stub, int64_t deadline);
+/* Has the thread make system call NR with ARGS; its return value (a
+   negative errno on failure) in *RESULT.  -1 with ulp_error when the call
+   could not be made or its end was not seen by the deadline.  */
+int ulp_inject_syscall (struct ulp_injector *in, long nr,
+                        const uint64_t args[6], int64_t *result);
+/* The system call's return value as an error: -1 with ulp_error naming
+   WHAT when RESULT is a negative errno, else 0.  */
+int ulp_inject_call (struct ulp_injector *in, const char *what, long nr,
+                     const uint64_t args[6], int64_t *result);
+/* LEN bytes of the thread's stack below the saved registers, free for
+   the arguments of the calls (a file name, say).  */
+uint64_t ulp_inject_scratch (const struct ulp_injector *in, size_t len);
+/* Puts the thread's own registers back; it stays stopped.  */
+int ulp_inject_end (struct ulp_injector *in);
+
+#endif
