@@ -221,19 +221,35 @@ ran_free() {
   runs_on out
 }
 
-@test "the borrowed thread killed by seccomp inside the loader: FAILED at once, the others released" {
+@test "a thread whose seccomp filter kills on openat: patched, every thread lives (nothing opens a file in the target)" {
   patch_a
   start_target seccomp_kill "$FIX/v1" "$W/out.out" openat
   pid=$LAST
   wait_for_output out "original v1"
+  [ "$(ls /proc/"$pid"/task | wc -l)" -eq 2 ]
   timed_trigger --timeout=5 -p "$pid" "$W/a.so"
+  assert_success
+  wait_for_output out "patch A"
+  [ "$(ls /proc/"$pid"/task | wc -l)" -eq 2 ] || fail "a thread died"
+  not_traced "$pid"
+  runs_on out
+}
+
+@test "a seccomp filter that would kill on a call the tool makes: SKIPPED with the reason, the process untouched" {
+  patch_a
+  start_target seccomp_kill "$FIX/v1" "$W/out.out" memfd
+  pid=$LAST
+  wait_for_output out "original v1"
+  run "$ULP" trigger -p "$pid" "$W/a.so"
   assert_failure 1
-  assert_output --regexp "FAILED $W/a.so: thread [0-9]+ was killed by SIGSYS .* while loading the patch"
-  [ "$ELAPSED" -lt 5000 ] || fail "ulp trigger took $ELAPSED ms"
+  assert_output --partial "FAILED $W/a.so: its seccomp filter would kill the thread on memfd_create"
+  run "$ULP" trigger "$W/a.so"
+  assert_line "seccomp_kill (pid $pid): SKIPPED $W/a.so: its seccomp filter would kill the thread on memfd_create"
   not_traced "$pid"
   runs_on out
   wait_for_output out "original v1"
   assert_alive "$pid"
+  ! grep -q memfd: "/proc/$pid/maps" || fail "something was mapped"
 }
 
 @test "a process traced by another program: the report names the tracer" {

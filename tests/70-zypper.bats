@@ -34,8 +34,8 @@ setup_zypper_root() {
   assert_success
   assert_output --partial "monitor (pid $old, libdemo-1.0-1.x86_64): SUCCESS $R/usr/lib64/ulp/demo-livepatches/1/libdemo_1.0-1_livepatch1.so"
   assert_output --partial "monitor (pid $new, libdemo-1.0-2.x86_64): SUCCESS $R/usr/lib64/ulp/demo-livepatches/1/libdemo_1.0-2_livepatch1.so"
-  assert_output --partial "monitor (pid $bare, libdemo-1.0-2.x86_64): SKIPPED libdemo.so.1: runtime not loaded"
-  assert_output --partial "demo-livepatches-1-1.x86_64: patched 2, skipped 1, failed 0"
+  assert_output --partial "monitor (pid $bare, libdemo-1.0-2.x86_64): SUCCESS $R/usr/lib64/ulp/demo-livepatches/1/libdemo_1.0-2_livepatch1.so"
+  assert_output --partial "demo-livepatches-1-1.x86_64: patched 3, skipped 0, failed 0"
   refute_output --partial "pid $other"
   log_is old "original v1" "livepatch 1"
   log_is new "original v2" "livepatch 1"
@@ -53,10 +53,10 @@ setup_zypper_root() {
   run zyp remove demo-livepatches
   assert_success
   assert_output --partial "monitor (pid $old, libdemo-1.0-1.x86_64): SUCCESS revert-all=libdemo.so.1"
-  assert_output --partial "demo-livepatches-2-1.x86_64: reverted 2"
+  assert_output --partial "demo-livepatches-2-1.x86_64: reverted 3"
   log_is old "original v1" "livepatch 1" "livepatch 2" "original v1"
   log_is new "original v2" "livepatch 1" "livepatch 2" "original v2"
-  log_is bare "original v2"
+  log_is bare "original v2" "livepatch 1" "livepatch 2" "original v2"
 }
 
 @test "zypper pulls the livepatch package in only where the library and the runtime are installed" {

@@ -162,7 +162,7 @@ teardown() {
   root_with_library
   run rpm_quiet --root "$R" -i "$PKG"/root/broken/demo-livepatches-3-*.rpm
   assert_success
-  assert_output --regexp "warning: ulp: demo-livepatches-3-1.x86_64: monitor \(pid $old, libdemo-1.0-1.x86_64\): FAILED .*libdemo_1.0-1_livepatch3.so: cannot load .*undefined symbol: no_such_function_anywhere"
+  assert_output --regexp "warning: ulp: demo-livepatches-3-1.x86_64: monitor \(pid $old, libdemo-1.0-1.x86_64\): FAILED .*libdemo_1.0-1_livepatch3.so: cannot load: symbol no_such_function_anywhere not found in the process"
   assert_output --partial "demo-livepatches-3-1.x86_64: patched 0, skipped 0, failed 2"
   run rpm --root "$R" -q demo-livepatches
   assert_success
@@ -170,7 +170,7 @@ teardown() {
   log_is new "original v2"
 }
 
-@test "a process that never reaches a safe point: the plugin gives up in time, rpm is not held" {
+@test "a process whose only thread never leaves libc: patched at once, rpm is not held" {
   root_with_library
   LD_PRELOAD=$RUNTIME_SO LD_LIBRARY_PATH=$R/usr/lib64 "$FIX/in_libc" &
   spinner=$!
@@ -179,9 +179,9 @@ teardown() {
   SECONDS=0
   run rpm_quiet --root "$R" --define "_ulp_plugin_timeout 3" -i "$PKG"/root/good/demo-livepatches-1-*.rpm
   assert_success
-  # The deadline, not a speed: the worker is killed at 3 s at the latest.
+  # The deadline, not a speed.
   [ "$SECONDS" -le 6 ] || fail "rpm took $SECONDS s"
-  assert_output --regexp "in_libc \(pid $spinner, libdemo-1.0-2.x86_64\): FAILED .*libdemo_1.0-2_livepatch1.so: .*(timed out|safe)"
+  assert_output --regexp "in_libc \(pid $spinner, libdemo-1.0-2.x86_64\): SUCCESS .*libdemo_1.0-2_livepatch1.so"
   assert_output --partial "monitor (pid $old, libdemo-1.0-1.x86_64): SUCCESS"
   kill -0 "$spinner"
   [ "$(awk '{print $3}' "/proc/$spinner/stat")" != T ]

@@ -321,6 +321,11 @@ symbol_value() {
   echo $((16#$hex))
 }
 
+# entry_addr PID LIBPATH SYMBOL: run-time address (decimal) of SYMBOL
+entry_addr() {
+  echo $(($(lib_base "$1" "$2") + $(symbol_value "$2" "$3")))
+}
+
 # patch_id CONTAINER: the patch id printed by ulp dump
 patch_id() {
   "$ULP" dump "$1" | sed -n 's/^patch id: *//p'

@@ -4,6 +4,7 @@
 
 #include "commit.h"
 #include "error.h"
+#include "failpoint.h"
 #include "patch.h"
 
 _Static_assert(sizeof (struct ulp_commit) <= ULP_PAGE,
@@ -212,11 +213,20 @@ switch_over (struct commit *c)
                                                c->funcs[i].entry.endbr) };
   c->next.active = !c->now.active;
   c->next.generation = c->now.generation + 1;
-  if (write_page (c, &claimed) < 0 || write_windows (c, CLAIM, 1) < 0
-      || write_copy (c, c->next.active) < 0 || write_page (c, &c->next) < 0) {
+  int rc = write_page (c, &claimed);
+  ulp_failpoint ("commit-claimed");
+  if (rc == 0)
+    rc = write_windows (c, CLAIM, 1);
+  ulp_failpoint ("commit-windows");
+  if (rc == 0)
+    rc = write_copy (c, c->next.active);
+  if (rc == 0)
+    rc = write_page (c, &c->next);
+  if (rc < 0) {
     undo (c);
     return -1;
   }
+  ulp_failpoint ("commit-switched");
   return 0;
 }
 
@@ -229,6 +239,7 @@ tidy (struct commit *c)
     ulp_clear_error ();
     return;
   }
+  ulp_failpoint ("commit-tidied");
   for (size_t i = 0; i < c->n; i++)
     if (c->funcs[i].change == DROP)
       c->next.slots[c->funcs[i].slot] = (struct ulp_slot){ 0, 0 };

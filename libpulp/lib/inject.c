@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "failpoint.h"
 #include "inject.h"
 
 static const uint8_t stub_code[ULP_STUB_LEN] = {
@@ -170,8 +171,13 @@ ulp_inject_syscall (struct ulp_injector *in, long nr, const uint64_t args[6],
     return ulp_fail ("cannot set the registers of thread %d: %s", (int)in->tid,
                      strerror (errno));
   /* From here, a thread let go by a dead tool runs the stub home.  */
-  if (to_syscall_stop (in) < 0 || to_syscall_stop (in) < 0)
+  ulp_failpoint ("inject-set");
+  if (to_syscall_stop (in) < 0)
     return -1;
+  ulp_failpoint ("inject-entry");
+  if (to_syscall_stop (in) < 0)
+    return -1;
+  ulp_failpoint ("inject-exit");
   if (ptrace (PTRACE_GETREGS, in->tid, 0, &r) != 0)
     return ulp_fail ("cannot read the registers of thread %d: %s", (int)in->tid,
                      strerror (errno));

@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 
 #include "error.h"
+#include "failpoint.h"
 #include "load.h"
 #include "loader.h"
 
@@ -192,7 +193,9 @@ ulp_load_container (struct ulp_injector *in, struct ulp_process *p,
     return -1;
   memfd_name (c, name, sizeof name);
   int rc = map_memfd (in, name, img.span, 0, base);
+  ulp_failpoint ("load-mapped");
   if (rc == 0 && write_image (in, p, &img, target_base, *base) < 0) {
+    ulp_fail ("cannot load: %s", ulp_error ());
     unmap (in, *base, img.span);
     rc = -1;
   }

@@ -27,6 +27,9 @@ enum
   NR_GETPID = 39,
   NR_EXIT = 60,
   NR_PRCTL = 157,
+  NR_CLOSE = 3,
+  NR_FTRUNCATE = 77,
+  NR_MEMFD_CREATE = 319,
 };
 
 static const char *
@@ -53,6 +56,12 @@ syscall_name (int nr)
     return "exit";
   case NR_PRCTL:
     return "prctl";
+  case NR_CLOSE:
+    return "close";
+  case NR_FTRUNCATE:
+    return "ftruncate";
+  case NR_MEMFD_CREATE:
+    return "memfd_create";
   default:
     return NULL;
   }

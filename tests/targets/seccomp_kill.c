@@ -5,10 +5,12 @@
               sees itself traced (TracerPid); a third thread vforks on
               SIGUSR1 for 2 s (as in vforker), to keep a trigger going
               meanwhile.
-     openat   the call is openat; the thread sleeps (a place where the
-              trigger may borrow it) and the main thread waits only in
-              plain futex waits (where it never borrows), so a patch to
-              load is loaded by this thread, which dies in the loader.  */
+     openat   the call is openat (what a loader inside the process would
+              make); the thread sleeps, the main thread waits in plain
+              futex waits.
+     memfd    before any other thread starts, the main thread installs a
+              filter, inherited by every thread, that kills the process
+              on memfd_create (what the tool has a thread make).  */
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stddef.h>
@@ -57,6 +59,11 @@ main (int argc, char **argv)
   if (argc != 3)
     return 2;
   int openat = strcmp (argv[2], "openat") == 0;
+  if (strcmp (argv[2], "memfd") == 0) {
+    install_filter (SYS_memfd_create);
+    tr_loop (argv[1], "", 1, 0, NULL);
+    return 0;
+  }
   doomed_call = openat ? SYS_openat : SYS_getppid;
   tr_vfork_seconds = 2;
   tr_block_usr1 ();

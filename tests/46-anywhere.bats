@@ -1,0 +1,83 @@
+#!/usr/bin/env bats
+# Every process that maps a covered build is patched: with or without the
+# preloaded runtime, while a thread holds a lock of the C library or the
+# dynamic loader, in a chroot.  Nothing runs in the target but the system
+# calls the tool has one of its threads make (libpulp/lib/inject.h).
+load helpers
+
+# runs_patched OUT PID: the target's loop shows the patch and goes on
+runs_patched() {
+  wait_for_output "$1" "patch A"
+  assert_alive "$2"
+}
+
+@test "a thread spinning inside dl_iterate_phdr (loader lock held) and a sleeper: patched within the timeout" {
+  patch_a
+  start_target lock_holder "$FIX/v1" "$W/out.out" phdr
+  wait_for_output out "original v1"
+  run timeout 10 "$ULP" trigger --timeout=1 -p "$LAST" "$W/a.so"
+  assert_success
+  runs_patched out "$LAST"
+  run timeout 10 "$ULP" trigger --timeout=1 --revert -p "$LAST" "$W/a.so"
+  assert_success
+  wait_for_output out "original v1"
+}
+
+@test "a thread blocked in write() inside malloc_stats (arena lock held): patched within the timeout" {
+  patch_a
+  start_target lock_holder "$FIX/v1" "$W/out.out" malloc
+  wait_for_output out "original v1"
+  run timeout 10 "$ULP" trigger --timeout=1 -p "$LAST" "$W/a.so"
+  assert_success
+  runs_patched out "$LAST"
+}
+
+# A root with just what demo_loop needs, copied from the host.
+make_root() {
+  local root=$1 lib
+  mkdir -p "$root/lib"
+  cp "$FIX/demo_loop" "$root/"
+  cp "$FIX/v1/libdemo.so.1" "$root/lib/"
+  for lib in $(ldd "$FIX/demo_loop" | grep -o '/[^ ]*'); do
+    mkdir -p "$root$(dirname "$lib")"
+    cp -L "$lib" "$root$lib"
+  done
+}
+
+@test "a process in a chroot: patched from the host, nothing of the tool's in its root" {
+  patch_a
+  make_root "$W/root"
+  LD_LIBRARY_PATH=/lib chroot "$W/root" /demo_loop /out.out &
+  LAST=$!
+  PIDS+=("$LAST")
+  for _ in $(seq 300); do
+    grep -q "original v1" "$W/root/out.out" 2>/dev/null && break
+    sleep 0.01
+  done
+  grep -q "original v1" "$W/root/out.out" || fail "the chrooted loop never ran"
+  [ "$(readlink "/proc/$LAST/root")" = "$W/root" ] || fail "not chrooted"
+  before=$(find "$W/root" | sort)
+  run "$ULP" trigger -p "$LAST" "$W/a.so"
+  assert_success
+  assert_line "demo_loop (pid $LAST): SUCCESS $W/a.so"
+  for _ in $(seq 300); do
+    grep -q "patch A" "$W/root/out.out" 2>/dev/null && break
+    sleep 0.01
+  done
+  grep -q "patch A" "$W/root/out.out" || fail "not patched: $(cat "$W/root/out.out")"
+  assert_equal "$(find "$W/root" | sort)" "$before"
+}
+
+@test "no file is written for the target: no run directory, nothing under /run/ulp" {
+  patch_a
+  NORUNTIME=1 start_loop "$FIX/v1"
+  local before=""
+  [ -d /run/ulp ] && before=$(ls -A /run/ulp)
+  run env -u ULP_RUN_DIR "$ULP" trigger -p "$LAST" "$W/a.so"
+  assert_success
+  runs_patched out "$LAST"
+  [ ! -e "$W/run" ] || fail "$W/run was created"
+  if [ -d /run/ulp ]; then
+    assert_equal "$(ls -A /run/ulp)" "$before"
+  fi
+}
