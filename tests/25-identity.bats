@@ -68,7 +68,7 @@ load helpers
   # its library from (the mapping itself still holds the first build).
   mount --bind "$W/other/libdemo.so.1" "$W/lib/libdemo.so.1"
   run setpriv --reuid=nobody --regid=nogroup --clear-groups \
-    env -u ULP_RUN_DIR XDG_RUNTIME_DIR="$W/home" "$W/bin/ulp" trigger -p "$LAST" "$W/pv.so"
+    env XDG_RUNTIME_DIR="$W/home" "$W/bin/ulp" trigger -p "$LAST" "$W/pv.so"
   umount "$W/lib/libdemo.so.1"
   refute_output --partial "SUCCESS"
   assert_output --partial "$W/lib/libdemo.so.1: the file at this path is not the one the process maps"

@@ -6,7 +6,7 @@ load pki
 setup() {
   W=$BATS_TEST_TMPDIR
   PIDS=()
-  export ULP_TRUST_DIR=$W/trust.d ULP_CONFIG=$W/ulp.conf ULP_RUN_DIR=$W/run
+  export ULP_TRUST_DIR=$W/trust.d ULP_CONFIG=$W/ulp.conf
   pki_setup
   patch_a
 }
@@ -396,7 +396,6 @@ flip() {
   LAST=$!
   PIDS+=("$LAST")
   wait_for_output home/out "original v1"
-  unset ULP_RUN_DIR
   run as_nobody env XDG_RUNTIME_DIR="$W/xdg" "$ULP" trigger -p "$LAST" "$W/b.so"
   assert_failure 2
   assert_output --partial "not signed, and signatures are required"

@@ -34,7 +34,8 @@ _fixtures_missing() {
     stress stress_target monitor_target sleeper syscall_target libc_spinner \
     in_libc patch_a.so patch_b.so patch_hidden.so patch_v2.so \
     patch_unloadable.so patch1.so patch2.so patch_scale.so patch_variant.so \
-    patch_multi.so; do
+    patch_multi.so patch_ctor.so patch_tls.so patch_needs.so patch_libc.so \
+    lock_holder; do
     [ -e "$FIX/$f" ] || return 0
   done
   return 1
@@ -59,9 +60,9 @@ setup() {
   W=$BATS_TEST_TMPDIR
   PIDS=()
   CTL_FDS=()
-  # Nothing of the host's trust, policy, sealed copies or catalogs takes
+  # Nothing of the host's trust, policy or catalogs takes
   # part: no trust store and no config means no signature required.
-  export ULP_TRUST_DIR=$W/trust.d ULP_CONFIG=$W/ulp.conf ULP_RUN_DIR=$W/run
+  export ULP_TRUST_DIR=$W/trust.d ULP_CONFIG=$W/ulp.conf
   export ULP_CATALOG_DIR=$W/catalog
   [ -x "$ULP" ] || fail "no ulp tool at $ULP (run make)"
   [ -e "$RUNTIME" ] || fail "no runtime at $RUNTIME (run make)"
