@@ -56,7 +56,7 @@ make_root() {
   done
   grep -q "original v1" "$W/root/out.out" || fail "the chrooted loop never ran"
   [ "$(readlink "/proc/$LAST/root")" = "$W/root" ] || fail "not chrooted"
-  before=$(find "$W/root" | sort)
+  before=$(find "$W/root" ! -name "out.out*" | sort)
   run "$ULP" trigger -p "$LAST" "$W/a.so"
   assert_success
   assert_line "demo_loop (pid $LAST): SUCCESS $W/a.so"
@@ -65,7 +65,7 @@ make_root() {
     sleep 0.01
   done
   grep -q "patch A" "$W/root/out.out" || fail "not patched: $(cat "$W/root/out.out")"
-  assert_equal "$(find "$W/root" | sort)" "$before"
+  assert_equal "$(find "$W/root" ! -name "out.out*" | sort)" "$before"
 }
 
 @test "no file is written for the target: no run directory, nothing under /run/ulp" {
