@@ -13,7 +13,13 @@
    Installed packages go first: each replaces every patch on its target
    in one stop per process.  An erased package whose target an installed
    one took over has nothing left to revert; any other erasure reverts
-   everything on its target.  No step starts after SECONDS.  */
+   everything on its target.  No step starts after SECONDS.
+
+   SIGINT, SIGTERM or SIGHUP (the plugin sends SIGTERM at its deadline)
+   during a step: the step under way is finished or rolled back, every
+   thread released, the packages left undone are named, and the helper
+   exits with 128 + the signal.  Between steps the signal ends it at once:
+   nothing is held then.  */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +31,7 @@
 #include "clock.h"
 #include "error.h"
 #include "post_hook.h"
+#include "transition.h"
 
 #define LONGEST_STEP 10.0 /* seconds to stop the threads of one process */
 
@@ -122,17 +129,22 @@ allowed (const struct transaction *t, const struct record *r)
   char component[128];
   ulp_livepatch_component (r->name, component, sizeof component);
   int enabled = ulp_livepatch_enabled (component);
+  int interrupted = ulp_transition_interrupted ();
   if (enabled < 0)
     printf ("W%s: no process %s: %s\n", r->nevra,
             r->erase ? "reverted" : "patched", ulp_error ());
   else if (!enabled)
     printf ("N%s: LIVEPATCH_%s=never: no process touched\n", r->nevra,
             component);
+  else if (interrupted)
+    printf ("W%s: not %s: interrupted by %s; see ulp patches\n", r->nevra,
+            r->erase ? "reverted" : "applied",
+            ulp_transition_signal_name (interrupted));
   else if (step_timeout (t) < 0.5)
     printf ("W%s: not %s: no time left (%%_ulp_plugin_timeout); "
             "see ulp patches\n",
             r->nevra, r->erase ? "reverted" : "applied");
-  return enabled > 0 && step_timeout (t) >= 0.5;
+  return enabled > 0 && !interrupted && step_timeout (t) >= 0.5;
 }
 
 static void
@@ -175,6 +187,24 @@ read_catalogs (struct transaction *t)
           t->catalog_dir);
 }
 
+/* 128 + the signal that interrupted a step, or 0.  Said to syslog as
+   well: the plugin may have stopped listening.  */
+static int
+interrupted_status (void)
+{
+  int sig = ulp_transition_interrupted ();
+  char text[200];
+  if (!sig)
+    return 0;
+  snprintf (text, sizeof text,
+            "interrupted by %s: the step under way was finished or rolled "
+            "back, every thread released",
+            ulp_transition_signal_name (sig));
+  printf ("W%s\n", text);
+  syslog (LOG_WARNING, "%s", text);
+  return 128 + sig;
+}
+
 int
 run_transaction (int argc, char **argv)
 {
@@ -196,8 +226,10 @@ run_transaction (int argc, char **argv)
         deliver (&t, &t.v[i]);
         fflush (stdout);
       }
+  int status = interrupted_status ();
+  fflush (stdout);
   ulp_catalog_free (&t.catalog);
   free (t.v);
   closelog ();
-  return 0;
+  return status;
 }

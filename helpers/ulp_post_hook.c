@@ -11,7 +11,9 @@
        the rpm plugin's worker (transaction.c).
 
    It never fails the package's scriptlet: problems are logged (stdout and
-   syslog) and it exits 0; only a malformed call exits 2.  */
+   syslog) and it exits 0; only a malformed call exits 2, and one that
+   SIGINT, SIGTERM or SIGHUP interrupted 128 + the signal, once the step
+   under way is finished or rolled back and every thread released.  */
 #include <glob.h>
 #include <limits.h>
 #include <stdio.h>
@@ -23,6 +25,7 @@
 #include "delivery.h"
 #include "error.h"
 #include "post_hook.h"
+#include "transition.h"
 
 #ifndef ULP_LIBDIR
 #define ULP_LIBDIR "/usr/lib64"
@@ -148,6 +151,22 @@ deliver (const struct request *r)
   ulp_catalog_free (&catalog);
 }
 
+/* 128 + the signal that interrupted the transition, or 0.  */
+static int
+interrupted_status (const struct request *r)
+{
+  int sig = ulp_transition_interrupted ();
+  char text[200];
+  if (!sig)
+    return 0;
+  snprintf (text, sizeof text,
+            "interrupted by %s: the processes not reported SUCCESS keep "
+            "what they had, every thread released",
+            ulp_transition_signal_name (sig));
+  note (r, text);
+  return 128 + sig;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -167,6 +186,7 @@ main (int argc, char **argv)
     note (&r, why);
   else
     deliver (&r);
+  int status = interrupted_status (&r);
   closelog ();
-  return 0;
+  return status;
 }

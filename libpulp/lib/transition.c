@@ -64,6 +64,12 @@ struct ulp_thread
    it can let them go as if nothing happened.  Nothing is held meanwhile. */
 #define RELEASE_GRACE_NS 500000000LL
 
+/* The stop signals a run takes over (transition.h), and the one that
+   interrupted a run of this process.  Runs never overlap: each waits for
+   every child of the process.  */
+static sigset_t taken_signals;
+static int interrupted_by;
+
 static int64_t
 now_ns (void)
 {
@@ -666,6 +672,74 @@ no_thread_left (struct ulp_job *job)
   job->phase = FINISHED;
 }
 
+const char *
+ulp_transition_signal_name (int sig)
+{
+  switch (sig) {
+  case SIGINT:
+    return "SIGINT";
+  case SIGTERM:
+    return "SIGTERM";
+  case SIGHUP:
+    return "SIGHUP";
+  default:
+    return "a signal";
+  }
+}
+
+int
+ulp_transition_interrupted (void)
+{
+  return interrupted_by;
+}
+
+/* Those of SIGINT, SIGTERM and SIGHUP whose action is the default (ending
+   the process): an ignored or handled one is none of the run's business. */
+static void
+default_stop_signals (sigset_t *set)
+{
+  static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP };
+  sigemptyset (set);
+  for (size_t i = 0; i < sizeof stop_signals / sizeof *stop_signals; i++) {
+    struct sigaction sa;
+    if (sigaction (stop_signals[i], NULL, &sa) == 0
+        && !(sa.sa_flags & SA_SIGINFO) && sa.sa_handler == SIG_DFL)
+      sigaddset (set, stop_signals[i]);
+  }
+}
+
+static int
+stop_signal_pending (void)
+{
+  sigset_t pending, both;
+  if (sigpending (&pending) != 0)
+    return 0;
+  sigandset (&both, &pending, &taken_signals);
+  return !sigisemptyset (&both);
+}
+
+/* A stop signal that has arrived, taken without waiting; 0 if none.  */
+static int
+take_stop_signal (void)
+{
+  struct timespec now = { 0, 0 };
+  int sig = sigtimedwait (&taken_signals, NULL, &now);
+  return sig > 0 ? sig : 0;
+}
+
+/* No stop starts any more: every unfinished job fails and lets its threads
+   go.  No callback is under way: they run in this thread.  */
+static void
+on_stop_signal (struct ulp_job *jobs, size_t n, int sig)
+{
+  if (!interrupted_by)
+    interrupted_by = sig;
+  for (size_t i = 0; i < n; i++)
+    if (jobs[i].phase != FINISHED)
+      job_fail (&jobs[i], "interrupted by %s",
+                ulp_transition_signal_name (interrupted_by));
+}
+
 static void
 progress (struct ulp_job *job)
 {
@@ -675,7 +749,8 @@ progress (struct ulp_job *job)
   }
   switch (job->phase) {
   case STOP:
-    if (!all_stopped (job))
+    /* With a stop signal pending, the loop takes it and lets them go.  */
+    if (!all_stopped (job) || stop_signal_pending ())
       break;
     int64_t begin = now_ns ();
     int added = seize_new_threads (job);
@@ -938,22 +1013,34 @@ struct run
   struct ulp_job *jobs;
   size_t n;
   const struct ulp_transition_options *o;
+  sigset_t waited; /* SIGCHLD and the stop signals taken over */
 };
 
-/* SIGCHLD is blocked by the caller (and so in this thread).  */
+/* A signal that came before the run, or interrupted an earlier one, lets
+   no job start.  */
+static void
+start_jobs (struct run *r)
+{
+  int sig = interrupted_by ? interrupted_by : take_stop_signal ();
+  if (sig) {
+    on_stop_signal (r->jobs, r->n, sig);
+    return;
+  }
+  for (size_t i = 0; i < r->n; i++)
+    start_job (&r->jobs[i], r->o);
+}
+
+/* The signals waited for are blocked by the caller (and so in this
+   thread).  */
 static void *
 run_loop (void *arg)
 {
   struct run *r = arg;
   struct ulp_job *jobs = r->jobs;
   size_t n = r->n;
-  sigset_t chld;
-  sigemptyset (&chld);
-  sigaddset (&chld, SIGCHLD);
   struct sched_param previous;
   int policy = run_promptly (&previous);
-  for (size_t i = 0; i < n; i++)
-    start_job (&jobs[i], r->o);
+  start_jobs (r);
   while (unfinished (jobs, n)) {
     int status;
     pid_t tid;
@@ -974,7 +1061,9 @@ run_loop (void *arg)
     if (wait < 0)
       wait = 0;
     struct timespec ts = { wait / 1000000000LL, wait % 1000000000LL };
-    sigtimedwait (&chld, NULL, &ts);
+    int sig = sigtimedwait (&r->waited, NULL, &ts);
+    if (sig > 0 && sig != SIGCHLD)
+      on_stop_signal (jobs, n, sig);
   }
   if (policy >= 0)
     sched_setscheduler (0, policy, &previous);
@@ -985,21 +1074,28 @@ run_loop (void *arg)
    when it is done (a straggler given up on) is detached by the kernel when
    the thread ends, here and not when the process ends.  Without a thread,
    it runs here, and that happens at the process's exit.  */
-void
+int
 ulp_transition_run (struct ulp_job *jobs, size_t n,
                     const struct ulp_transition_options *o)
 {
-  struct run r = { jobs, n, o };
-  sigset_t chld, old;
-  sigemptyset (&chld);
-  sigaddset (&chld, SIGCHLD);
-  pthread_sigmask (SIG_BLOCK, &chld, &old);
+  struct run r = { .jobs = jobs, .n = n, .o = o };
+  sigset_t old;
+  default_stop_signals (&taken_signals);
+  r.waited = taken_signals;
+  sigaddset (&r.waited, SIGCHLD);
+  pthread_sigmask (SIG_BLOCK, &r.waited, &old);
   pthread_t thread;
   if (pthread_create (&thread, NULL, run_loop, &r) == 0)
     pthread_join (thread, NULL);
   else
     run_loop (&r);
+  /* One that came late (or a second one) is reported rather than left to
+     end the process when the mask is back, before the results are out.  */
+  for (int sig; (sig = take_stop_signal ());)
+    if (!interrupted_by)
+      interrupted_by = sig;
   pthread_sigmask (SIG_SETMASK, &old, NULL);
+  return interrupted_by;
 }
 
 void

@@ -26,6 +26,21 @@
    a straggler given up on is never left traced by a tool that goes on with
    other work, and it is never held stopped.
 
+   SIGINT, SIGTERM and SIGHUP do not end the process in the middle of a
+   run: while it runs they are blocked (in the calling thread and the
+   loop's; a program with threads of its own blocks them there too) and
+   the loop waits for them.  On the first, no new stop starts: a STOPPED
+   callback under way has finished by the time the loop sees the signal
+   (its step completed or rolled back), every unfinished job fails,
+   "interrupted by SIGTERM", which releases its threads, and the run ends
+   as soon as they are released.  A second signal changes nothing.  Only
+   the signals whose action is the default are taken: an ignored one
+   (nohup) stays ignored, a handled one is the program's.  Before and after
+   a run the actions are the process's own: nothing is held then.  SIGKILL,
+   which nothing can catch, is safe by design all the same (the comment at
+   enum phase in transition.c, inject.h, load.h, commit.h): the kernel
+   detaches every thread, each runs its old or its new code.
+
    The event loop waits with waitpid(-1): run it in a process whose only
    children are the ones it traces.  */
 #ifndef ULP_TRANSITION_H
@@ -99,8 +114,16 @@ struct ulp_transition_options
   int retries;
 };
 
-void ulp_transition_run (struct ulp_job *jobs, size_t n,
-                         const struct ulp_transition_options *options);
+/* Returns 0, or the signal (SIGINT, SIGTERM or SIGHUP) that interrupted
+   the run, or an earlier one: see ulp_transition_interrupted.  */
+int ulp_transition_run (struct ulp_job *jobs, size_t n,
+                        const struct ulp_transition_options *options);
+/* The signal that interrupted a run of this process, or 0.  It asked the
+   process to stop: from then on every run fails its jobs at once, with
+   the same reason, and starts no stop.  */
+int ulp_transition_interrupted (void);
+/* "SIGINT", "SIGTERM", "SIGHUP", or "a signal".  */
+const char *ulp_transition_signal_name (int sig);
 void ulp_job_free (struct ulp_job *job);
 
 #endif

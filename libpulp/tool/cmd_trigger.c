@@ -7,6 +7,7 @@
 
 #include "command.h"
 #include "error.h"
+#include "transition.h"
 #include "trigger.h"
 
 enum
@@ -137,6 +138,23 @@ print_results (const struct ulp_results *r, int quiet)
               (int)r->v[i].pid, r->v[i].stopped_us, r->v[i].thread_max_us);
 }
 
+/* SIGINT, SIGTERM or SIGHUP during the transition: every thread was
+   released, a process whose step was under way is SUCCESS or FAILED with
+   its own reason, the others FAILED "interrupted by SIG...".  The status is
+   the one a shell gives a command the signal ended.  */
+static int
+interrupted_status (void)
+{
+  int sig = ulp_transition_interrupted ();
+  if (!sig)
+    return 0;
+  fflush (stdout);
+  fprintf (stderr,
+           "ulp trigger: interrupted by %s; every thread was released\n",
+           ulp_transition_signal_name (sig));
+  return 128 + sig;
+}
+
 int
 cmd_trigger (int argc, char **argv)
 {
@@ -177,6 +195,9 @@ cmd_trigger (int argc, char **argv)
                      "containers cover\n");
   ulp_containers_free (containers, g.gl_pathc);
   globfree (&g);
+  int interrupted = interrupted_status ();
+  if (interrupted)
+    return interrupted;
   if (rc < 0)
     return ULP_EXIT_USAGE;
   if (sum.failed
