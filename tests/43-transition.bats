@@ -120,6 +120,23 @@ ran_free() {
   assert_alive "$pid"
 }
 
+@test "a vfork child, in its parent's memory until it calls exec: never patched on its own" {
+  patch_a
+  start_target vforker "$FIX/v1" "$W/out.out" 4
+  pid=$LAST
+  wait_for_output out "original v1"
+  kill -USR1 "$pid"
+  wait_for_dstate "$pid"
+  child=$(pgrep -P "$pid")
+  [ -n "$child" ] || fail "no vfork child"
+  run "$ULP" trigger -p "$child" "$W/a.so"
+  assert_failure 1
+  assert_output --partial "FAILED $W/a.so: shares its memory with its parent (pid $pid): a vfork child that has not called exec"
+  runs_on out
+  wait_for_output out "original v1"
+  ! grep -q memfd: "/proc/$pid/maps" || fail "something was mapped into the parent"
+}
+
 @test "a thread in vfork shorter than --timeout: the others are not held meanwhile, the patch goes in after" {
   patch_a
   start_target vforker "$FIX/v1" "$W/out.out" 2

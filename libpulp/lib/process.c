@@ -5,6 +5,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <linux/kcmp.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "elffile.h"
@@ -356,6 +358,31 @@ ulp_process_write (struct ulp_process *p, uint64_t addr, const void *buf,
                    size_t len)
 {
   return transfer (p, addr, (void *)buf, len, 1);
+}
+
+/* PPid: in /proc/PID/status.  */
+static pid_t
+parent_of (pid_t pid)
+{
+  char file[64], line[128];
+  long ppid = 0;
+  snprintf (file, sizeof file, "/proc/%d/status", (int)pid);
+  FILE *f = fopen (file, "re");
+  while (f && fgets (line, sizeof line, f))
+    if (sscanf (line, "PPid: %ld", &ppid) == 1)
+      break;
+  if (f)
+    fclose (f);
+  return (pid_t)ppid;
+}
+
+pid_t
+ulp_process_shares_memory (const struct ulp_process *p)
+{
+  pid_t parent = parent_of (p->pid);
+  if (parent <= 0)
+    return 0;
+  return syscall (SYS_kcmp, p->pid, parent, KCMP_VM, 0, 0) == 0 ? parent : 0;
 }
 
 int

@@ -63,6 +63,9 @@ int ulp_process_write (struct ulp_process *p, uint64_t addr, const void *buf,
    when the process was never patched).  */
 int ulp_process_read_state (struct ulp_process *p, struct ulp_runtime *st);
 int ulp_process_read_commit (struct ulp_process *p, struct ulp_commit *c);
+/* The parent whose memory P shares (a vfork child before it calls exec),
+   or 0.  Writing to it would change code the parent's threads run.  */
+pid_t ulp_process_shares_memory (const struct ulp_process *p);
 /* The address of NAME (of VERSION, when not NULL) as the dynamic linker
    would bind it: in the object mapped at FIRST, else in the first mapped
    object that defines it.  0 found, 1 not found, -1 error.  */

@@ -597,6 +597,20 @@ mapped_target (struct plan *plan, const struct ulp_container *c, size_t n,
   return NULL;
 }
 
+/* A vfork child runs in its parent's memory until it calls exec: it is
+   patched through the parent, never on its own.  */
+static int
+shares_memory (struct plan *plan, char *why, size_t size)
+{
+  pid_t parent = ulp_process_shares_memory (&plan->proc);
+  if (parent)
+    snprintf (why, size,
+              "shares its memory with its parent (pid %d): a vfork child "
+              "that has not called exec",
+              (int)parent);
+  return parent != 0;
+}
+
 static int
 build_plans (struct ulp_container *containers, size_t n,
              const struct ulp_trigger_options *o,
@@ -620,6 +634,9 @@ build_plans (struct ulp_container *containers, size_t n,
     if (opened
         && ulp_policy_excludes (policy, pids[i], plan->proc.name, why,
                                 sizeof why)) {
+      if (o->selector || mapped_target (plan, containers, n, o))
+        report_unusable (plan, containers, n, o, why, *strict);
+    } else if (opened && shares_memory (plan, why, sizeof why)) {
       if (o->selector || mapped_target (plan, containers, n, o))
         report_unusable (plan, containers, n, o, why, *strict);
     } else if (!opened) {
