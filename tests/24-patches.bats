@@ -108,8 +108,8 @@ for p in a, b:
   run "$ULP" patches
   assert_success
   assert_line "demo_target (pid $a):"
-  refute_line "demo_target (pid $b):"
-  assert_line "plain_target (pid $c):"
+  assert_line "demo_target (pid $b):"
+  refute_line "plain_target (pid $c):"
 }
 
 @test "patches -p NAME and -p 'wild*'" {
