@@ -95,3 +95,206 @@ status_field() {
   run cat "$W/report"
   assert_output --partial "Interrupted system call"
 }
+
+# --- Timed calls resume with the time they had left ---------------------------
+# A stop makes some calls fail with EINTR, whatever the program's signal
+# handlers: timed waits, and socket calls on sockets with SO_RCVTIMEO or
+# SO_SNDTIMEO.  ulp makes them again: the waits with what was left of their
+# timeout, the socket calls with the socket's own (libpulp/lib/resume.h).
+# tests/targets/timed_target.c makes one timed call at a time in its main
+# thread (the one ulp borrows for a patch's system calls) and in a worker,
+# and says how each ended and how long it took.  It runs on a private
+# libdemo.so.1, so that no trigger of another test stops it.  The bounds
+# are wide: correctness, not precision.
+
+need_timed_target() {
+  [ -e "$FIX/timed_target" ] && return 0
+  (
+    flock 9
+    make -s -C "$FIXSRC" OUT="$FIX" "$FIX/timed_target" >&2
+  ) 9>"$FIX/.fixtures.lock"
+}
+
+# start_timed: a timed_target (ctl name tt, pid $TPID) and $W/p1.so, a
+# patch of its library.
+start_timed() {
+  local lib
+  need_timed_target || fail "cannot build timed_target"
+  lib=$(unique_lib) || fail "cannot build a private libdemo.so.1"
+  pack p1 patch1 "$lib"
+  start_ctl_target tt timed_target "$lib" "$W/tt.ctl" "$W/tt.ack"
+  TPID=$LAST
+  assert_equal "$(ctl tt demo)" "original"
+  FLIPS=0
+}
+
+# flip N: trigger N of a test (a stop of the whole target): applies p1 when
+# N is even, reverts it when N is odd.
+flip() {
+  local args=("$W/p1.so")
+  (($1 % 2 == 0)) || args=(--revert "$W/p1.so")
+  run "$ULP" trigger -p "$TPID" "${args[@]}"
+  [ "$status" -eq 0 ] || fail "trigger $1: $output"
+}
+
+# holds EXPRESSION MESSAGE: fails with MESSAGE unless the awk EXPRESSION holds
+holds() {
+  awk "BEGIN { exit !($1) }" || fail "$2"
+}
+
+# since T0: seconds from T0 (an $EPOCHREALTIME) to now
+since() {
+  awk -v t0="$1" -v now="$EPOCHREALTIME" 'BEGIN { printf "%.3f", now - t0 }'
+}
+
+# flips_at T0 SECONDS...: the next flips, at these times after T0; when
+# each began and ended go to FLIP_START and FLIP_END.
+flips_at() {
+  local t0=$1 at
+  shift
+  FLIP_START=()
+  FLIP_END=()
+  for at in "$@"; do
+    sleep "$(awk -v t0="$t0" -v at="$at" -v now="$EPOCHREALTIME" \
+      'BEGIN { d = t0 + at - now; printf "%.3f", (d > 0 ? d : 0) }')"
+    FLIP_START+=("$(since "$t0")")
+    flip $FLIPS
+    FLIP_END+=("$(since "$t0")")
+    FLIPS=$((FLIPS + 1))
+  done
+}
+
+# check_timed WHO SECONDS EXPECTED: WHO's call, of SECONDS, ended as
+# EXPECTED ("rc=R errno=E"), not early, within 0.8 s of its timeout; and a
+# trigger that began 0.8 s or more into the call stopped it before it
+# ended, so that with its full timeout again it would have taken longer.
+check_timed() {
+  local r took i latest=0
+  r=$(ctl tt "result $1")
+  [[ $r == "$3 took="* ]] || fail "$1: '$r', expected '$3'"
+  took=${r##*took=}
+  for i in "${!FLIP_END[@]}"; do
+    if awk "BEGIN { exit !(${FLIP_END[i]} < $took) }"; then
+      latest=${FLIP_START[i]}
+    fi
+  done
+  echo "# $1: $r (triggers at ${FLIP_START[*]} s)" >&3
+  holds "$took >= $2" "$1 ended early: $r"
+  holds "$latest >= 0.8" "$1: no trigger stopped it late enough (triggers \
+from ${FLIP_START[*]} to ${FLIP_END[*]} s; $r)"
+  holds "$took < $2 + 0.8" "$1 took $took s for $2 s (triggers at \
+${FLIP_START[*]} s)"
+}
+
+@test "timed epoll_wait resumes with the time it had left, in both threads" {
+  start_timed
+  ctl tt "start main epoll 2000" >/dev/null
+  local t0=$EPOCHREALTIME
+  ctl tt "start worker epoll 2000" >/dev/null
+  flips_at "$t0" 0.4 0.9 1.4
+  check_timed main 2 "rc=0 errno=0"
+  check_timed worker 2 "rc=0 errno=0"
+  assert_alive "$TPID"
+}
+
+@test "timed rt_sigtimedwait and epoll_pwait2 (a timespec) resume with the time they had left" {
+  start_timed
+  ctl tt "start main sigwait 2000" >/dev/null
+  local t0=$EPOCHREALTIME
+  ctl tt "start worker epoll2 2000" >/dev/null
+  flips_at "$t0" 0.4 0.9 1.4
+  check_timed main 2 "rc=-1 errno=EAGAIN"
+  check_timed worker 2 "rc=0 errno=0"
+  # again, now that the timespecs ulp wrote are in place
+  ctl tt "start worker sigwait 2000" >/dev/null
+  t0=$EPOCHREALTIME
+  ctl tt "start main epoll2 2000" >/dev/null
+  flips_at "$t0" 0.3 0.8 1.3
+  check_timed worker 2 "rc=-1 errno=EAGAIN"
+  check_timed main 2 "rc=0 errno=0"
+}
+
+@test "timed io_getevents resumes with the time it had left" {
+  start_timed
+  ctl tt "start main aio 2000" >/dev/null
+  local t0=$EPOCHREALTIME
+  ctl tt "start worker aio 2000" >/dev/null
+  flips_at "$t0" 0.4 0.9 1.4
+  check_timed main 2 "rc=0 errno=0"
+  check_timed worker 2 "rc=0 errno=0"
+}
+
+@test "recv on a socket with SO_RCVTIMEO survives 20 triggers without EINTR and still times out" {
+  start_timed
+  ctl tt "start worker recv 3000" >/dev/null
+  local t0=$EPOCHREALTIME n r took last who
+  ctl tt "start main recv 3000" >/dev/null
+  for ((n = 0; n < 20; n++)); do
+    flip $n
+  done
+  FLIPS=20
+  last=$(since "$t0")
+  # each stop restarts the socket's timer: the calls end about 3 s after
+  # the last one, never before
+  for who in worker main; do
+    r=$(ctl tt "result $who")
+    echo "# $who: $r (20 triggers until $last s)" >&3
+    [[ $r == "rc=-1 errno=EAGAIN took="* ]] || fail "$who: $r"
+    took=${r##*took=}
+    holds "$took > $last && $took >= 3" "$who ended early: $r, triggers until $last s"
+    holds "$took < $last + 3 + 1" "$who took $took s: 3 s after the last trigger ($last s) was expected"
+  done
+}
+
+@test "a real signal still makes a timed call fail with EINTR, even while ulp holds the thread" {
+  start_timed
+  local r
+  # after triggers
+  ctl tt "start worker epoll 30000" >/dev/null
+  flip 0
+  flip 1
+  assert_equal "$(ctl tt "signal worker")" "sent"
+  r=$(ctl tt "result worker")
+  [[ $r == "rc=-1 errno=EINTR took="* ]] || fail "epoll_wait: $r"
+  # while held: the signal comes while the tool, stopped for it, holds the
+  # worker and has not yet looked at it.  ulp lets the threads go in the
+  # order it seized them, the main thread first: while that one is held
+  # too, the worker's turn has not come.
+  ctl tt "start worker recv 30000" >/dev/null
+  run python3 - "$ULP" "$TPID" "$(ctl tt "tid worker")" "$W/p1.so" <<'PY'
+import ctypes, os, signal, subprocess, sys
+ulp, pid, tid, patch = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+libc = ctypes.CDLL(None, use_errno=True)
+SYS_tgkill = 234
+
+def held(t):
+    try:
+        with open(f"/proc/{pid}/task/{t}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "t"
+    except OSError:
+        return False
+
+for n in range(40):
+    args = [ulp, "trigger", "-p", str(pid)] + (["--revert"] if n % 2 else []) + [patch]
+    tool = subprocess.Popen(args, stdout=subprocess.DEVNULL)
+    caught = False
+    while tool.poll() is None and not caught:
+        if held(pid) and held(tid):
+            os.kill(tool.pid, signal.SIGSTOP)
+            if held(pid) and held(tid):
+                libc.syscall(SYS_tgkill, pid, tid, signal.SIGUSR1)
+                caught = True
+            os.kill(tool.pid, signal.SIGCONT)
+    if tool.wait() != 0:
+        sys.exit(f"trigger {n} failed")
+    if caught:
+        print(f"signal sent while held, trigger {n}")
+        sys.exit(0)
+sys.exit("never caught the worker held")
+PY
+  [ "$status" -eq 0 ] || fail "$output"
+  echo "# $output" >&3
+  r=$(ctl tt "result worker")
+  [[ $r == "rc=-1 errno=EINTR took="* ]] || fail "recv: $r"
+  assert_alive "$TPID"
+}

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "resume.h"
 #include "seccomp.h"
 #include "text.h"
 #include "transition.h"
@@ -53,6 +54,7 @@ struct ulp_thread
   int interrupted;
   int pending_sig;
   int64_t stopped_at;
+  struct ulp_resume resume; /* what its system call needs when let go */
 };
 
 #define BACKOFF_NS 2000000LL
@@ -234,63 +236,82 @@ interrupt (struct ulp_thread *t)
   t->want_stop = 1;
   if (t->gone || t->stopped || t->interrupted)
     return;
+  ulp_resume_sample (&t->resume, t->tid);
   if (ptrace (PTRACE_INTERRUPT, t->tid, 0, 0) == 0)
     t->interrupted = 1;
   else if (errno == ESRCH)
     t->gone = 1;
 }
 
-/* System calls the kernel never restarts: a ptrace stop alone makes them
-   fail with EINTR even without a signal handler.  */
-static int
-returns_eintr_on_stop (long nr)
+struct signal_masks
 {
-  switch (nr) {
-  case SYS_epoll_wait:
-  case SYS_epoll_pwait:
-  case SYS_epoll_pwait2:
-  case SYS_semop:
-  case SYS_semtimedop:
-  case SYS_io_getevents:
-  case SYS_rt_sigtimedwait:
-    return 1;
-  default:
-    return 0;
+  unsigned long long pending, shared, blocked, ignored, caught;
+};
+
+static int
+read_signal_masks (pid_t tid, struct signal_masks *m)
+{
+  char file[64], line[256];
+  memset (m, 0, sizeof *m);
+  snprintf (file, sizeof file, "/proc/%d/status", (int)tid);
+  FILE *f = fopen (file, "re");
+  if (!f)
+    return -1;
+  while (fgets (line, sizeof line, f)) {
+    sscanf (line, "SigPnd: %llx", &m->pending);
+    sscanf (line, "ShdPnd: %llx", &m->shared);
+    sscanf (line, "SigBlk: %llx", &m->blocked);
+    sscanf (line, "SigIgn: %llx", &m->ignored);
+    sscanf (line, "SigCgt: %llx", &m->caught);
   }
+  fclose (f);
+  return 0;
+}
+
+/* Signals that would interrupt nothing without a tracer: ignored, or
+   ignored by default and not caught.  A traced thread still stops for
+   them, and its call fails with EINTR unless the tool makes it again.  */
+static unsigned long long
+harmless_signals (const struct signal_masks *m)
+{
+  unsigned long long by_default = (1ULL << (SIGCHLD - 1))
+                                  | (1ULL << (SIGURG - 1))
+                                  | (1ULL << (SIGWINCH - 1));
+  return m->ignored | (by_default & ~m->caught);
 }
 
 static int
 signal_pending_for (pid_t tid)
 {
-  char file[64], line[256];
-  unsigned long long pending = 0, shared = 0, blocked = 0;
-  snprintf (file, sizeof file, "/proc/%d/status", (int)tid);
-  FILE *f = fopen (file, "re");
-  if (!f)
+  struct signal_masks m;
+  if (read_signal_masks (tid, &m) < 0)
     return 1;
-  while (fgets (line, sizeof line, f)) {
-    sscanf (line, "SigPnd: %llx", &pending);
-    sscanf (line, "ShdPnd: %llx", &shared);
-    sscanf (line, "SigBlk: %llx", &blocked);
-  }
-  fclose (f);
-  return ((pending | shared) & ~blocked) != 0;
+  return ((m.pending | m.shared) & ~m.blocked & ~harmless_signals (&m)) != 0;
 }
 
-/* A thread released with such a call just failed by our doing (orig_rax is
-   still set: no handler has run) goes back to the syscall instruction, as
-   the kernel does for restartable calls.  A real signal keeps its EINTR.  */
+static int
+harmless_signal (pid_t tid, int sig)
+{
+  struct signal_masks m;
+  return sig > 0 && sig <= 64 && read_signal_masks (tid, &m) == 0
+         && (harmless_signals (&m) & (1ULL << (sig - 1)));
+}
+
+/* A thread released with a call that just failed with EINTR by our doing
+   (orig_rax is still set: no handler has run) makes it again, with what
+   was left of its timeout (resume.h).  A real signal keeps its EINTR: it
+   is looked for last, to leave it the least time to come unseen.  */
 static void
 undo_stop_eintr (struct ulp_thread *t)
 {
   struct user_regs_struct r;
-  if (t->pending_sig || ptrace (PTRACE_GETREGS, t->tid, 0, &r) != 0
-      || !returns_eintr_on_stop ((long)r.orig_rax) || (long long)r.rax != -EINTR
-      || signal_pending_for (t->tid))
+  if ((t->pending_sig && !harmless_signal (t->tid, t->pending_sig))
+      || ptrace (PTRACE_GETREGS, t->tid, 0, &r) != 0
+      || (long long)r.orig_rax < 0 || (long long)r.rax != -EINTR)
     return;
-  r.rax = r.orig_rax;
-  r.rip -= 2; /* the syscall instruction */
-  ptrace (PTRACE_SETREGS, t->tid, 0, &r);
+  if (ulp_resume_interrupted (&t->resume, t->tid, &r, t->stopped_at)
+      && !signal_pending_for (t->tid))
+    ptrace (PTRACE_SETREGS, t->tid, 0, &r);
 }
 
 static void
@@ -822,6 +843,7 @@ on_stop (struct ulp_job *job, struct ulp_thread *t, int status)
   int sig = WSTOPSIG (status), event = status >> 16;
   t->stopped = 1;
   t->stopped_at = now_ns ();
+  ulp_resume_stopped (&t->resume, t->tid);
   if (event == PTRACE_EVENT_EXEC) {
     on_exec (job, t);
     return;

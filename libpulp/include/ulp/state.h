@@ -95,7 +95,9 @@ struct ulp_runtime
   struct ulp_patched_func funcs[ULP_MAX_FUNCS];
 };
 
-/* The state mapping: the commit page, then the two copies.  */
+/* The state mapping: the commit page, then the two copies.  The end of
+   the last page of copy 1, past any record, is reserved for the timeouts
+   of system calls made again after a stop (libpulp/lib/resume.c).  */
 #define ULP_COPY_SIZE                                                          \
   ((sizeof (struct ulp_runtime) + ULP_PAGE - 1) / ULP_PAGE * ULP_PAGE)
 #define ULP_STATE_SIZE (ULP_PAGE + 2 * ULP_COPY_SIZE)
