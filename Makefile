@@ -127,7 +127,9 @@ demo-tool: deps
 
 bench: test-deps
 	$(MAKE) fixtures
-	ULP_BUILD=$(CURDIR)/$(B) tests/bench/run.sh
+	ULP_BUILD=$(CURDIR)/$(B) BENCH_BASELINE='$(BENCH_BASELINE)' tests/bench/run.sh
+	ULP_BUILD=$(CURDIR)/$(B) tests/bench/kills.sh
+	ULP_BUILD=$(CURDIR)/$(B) tests/bench/killsweep.sh
 	ULP_BUILD=$(CURDIR)/$(B) tests/bench/zypper.sh
 	ULP_BUILD=$(CURDIR)/$(B) tests/bench/catalog.sh
 

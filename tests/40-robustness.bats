@@ -90,6 +90,23 @@ load helpers
   assert_equal "$(peek "$LAST" "$pad" 20)" "$original"
 }
 
+@test "the main thread, which makes the tool's system calls, busy in the patched function: first applies, no crash" {
+  patch_a
+  local i pids=()
+  # a first apply maps the container: every one of them injects calls
+  for i in $(seq 25); do
+    STRESS_MAIN=1 start stress "$FIX/v1" 1 "original v1" "patch A" >"$W/stress$i.out" 2>&1
+    pids+=("$LAST")
+    run "$ULP" trigger -q -p "$LAST" "$W/a.so"
+    assert_success
+  done
+  sleep 0.2
+  for i in $(seq 25); do
+    assert_alive "${pids[i - 1]}"
+    [ ! -s "$W/stress$i.out" ] || fail "$(cat "$W/stress$i.out")"
+  done
+}
+
 @test "threads created and exiting during triggers are all handled" {
   patch_a
   cat >"$W/spawner.c" <<'C'

@@ -93,7 +93,7 @@ die_at() {
   pack p1 patch1 "$LIB"
   local point expect
   for point in ${ULP_KILL_POINTS:-inject-set inject-entry inject-exit load-mapped \
-    commit-claimed commit-windows commit-switched}; do
+    state-mapped commit-claimed commit-windows commit-switched}; do
     # a process that never had the patch: every step is taken
     start_stress "st_${point//-/_}"
     remember_area

@@ -1,5 +1,4 @@
 #include <errno.h>
-#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/ptrace.h>
@@ -102,24 +101,28 @@ hold_signal (struct ulp_injector *in, int sig)
     in->held[in->nheld++] = sig;
 }
 
-/* Waits for TID's next stop, polling so that the deadline holds.  */
+/* Waits for TID's next stop until the deadline.  The caller blocks
+   SIGCHLD (the transition's loop does), so a stop wakes the wait at once;
+   a spin would keep the target from the CPU under a real-time policy.  */
 static int
 next_stop (struct ulp_injector *in, int *status)
 {
-  for (int spins = 0;; spins++) {
+  sigset_t chld;
+  sigemptyset (&chld);
+  sigaddset (&chld, SIGCHLD);
+  for (;;) {
     pid_t got = waitpid (in->tid, status, WNOHANG | __WALL);
     if (got == in->tid)
       return 0;
     if (got < 0)
       return ulp_fail ("lost thread %d: %s", (int)in->tid, strerror (errno));
-    if (now_ns () >= in->deadline)
+    int64_t left = in->deadline - now_ns ();
+    if (left <= 0)
       return ulp_fail ("timed out in a system call made for the patch");
-    if (spins < 200)
-      sched_yield ();
-    else {
-      struct timespec ts = { 0, 50000 };
-      nanosleep (&ts, NULL);
-    }
+    if (left > 10000000)
+      left = 10000000; /* SIGCHLD is not queued per child: look again */
+    struct timespec ts = { 0, (long)left };
+    sigtimedwait (&chld, NULL, &ts);
   }
 }
 

@@ -14,10 +14,11 @@
 #define MEMFD_NAME_MAX 200
 
 /* Makes a memfd named NAME of LEN bytes in the process and maps it
-   privately with PROT near HINT; the descriptor is closed at once.  */
+   privately with PROT near HINT; the descriptor is closed at once.  The
+   tool writes through /proc/PID/mem, which needs no PROT_WRITE.  */
 static int
 map_memfd (struct ulp_injector *in, const char *name, uint64_t len,
-           uint64_t hint, uint64_t *addr)
+           uint64_t hint, uint64_t *addr, int prot)
 {
   uint64_t where = ulp_inject_scratch (in, MEMFD_NAME_MAX + 1);
   int64_t fd, mapped, ignored;
@@ -27,8 +28,7 @@ map_memfd (struct ulp_injector *in, const char *name, uint64_t len,
   if (ulp_inject_call (in, "memfd_create", SYS_memfd_create, create, &fd) < 0)
     return -1;
   uint64_t size[6] = { (uint64_t)fd, len };
-  uint64_t map[6]
-      = { hint, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, (uint64_t)fd, 0 };
+  uint64_t map[6] = { hint, len, (uint64_t)prot, MAP_PRIVATE, (uint64_t)fd, 0 };
   uint64_t fd_only[6] = { (uint64_t)fd };
   int rc = ulp_inject_call (in, "ftruncate", SYS_ftruncate, size, &ignored);
   if (rc == 0)
@@ -56,8 +56,24 @@ ulp_load_state (struct ulp_injector *in, struct ulp_process *p, uint64_t near)
 {
   uint64_t hint = (near - ULP_STATE_SIZE - (1u << 20)) & ~(uint64_t)0xfffff;
   uint64_t addr;
-  if (map_memfd (in, ULP_STATE_MEMFD, ULP_STATE_SIZE, hint, &addr) < 0)
+  if (map_memfd (in, ULP_STATE_MEMFD, ULP_STATE_SIZE, hint, &addr,
+                 PROT_READ | PROT_WRITE)
+      < 0)
     return -1;
+  ulp_failpoint ("state-mapped");
+  p->state = addr;
+  if (ulp_load_state_init (p) < 0) {
+    unmap (in, addr, ULP_STATE_SIZE);
+    p->state = 0;
+    return -1;
+  }
+  return 0;
+}
+
+int
+ulp_load_state_init (struct ulp_process *p)
+{
+  uint64_t addr = p->state;
   struct ulp_runtime empty;
   struct ulp_commit c;
   memset (&empty, 0, offsetof (struct ulp_runtime, patches));
@@ -70,11 +86,9 @@ ulp_load_state (struct ulp_injector *in, struct ulp_process *p, uint64_t near)
   if (ulp_process_write (p, addr + ULP_PAGE, &empty,
                          offsetof (struct ulp_runtime, patches))
           < 0
-      || ulp_process_write (p, addr, &c, sizeof c) < 0) {
-    unmap (in, addr, ULP_STATE_SIZE);
+      || ulp_process_write (p, addr, &c, sizeof c) < 0)
     return -1;
-  }
-  p->state = addr;
+  p->state_blank = 0;
   return 0;
 }
 
@@ -152,11 +166,14 @@ memfd_name (const struct ulp_container *c, char *out, size_t size)
   }
 }
 
+/* The container is mapped read-only: only regions that differ change.  */
 static int
 protect (struct ulp_injector *in, const struct ulp_image *img, uint64_t base)
 {
   for (size_t i = 0; i < img->nseg; i++) {
     int64_t ignored;
+    if (img->seg[i].prot == PROT_READ)
+      continue;
     uint64_t args[6] = { base + img->seg[i].vaddr, img->seg[i].size,
                          (uint64_t)img->seg[i].prot };
     if (ulp_inject_call (in, "mprotect", SYS_mprotect, args, &ignored) < 0)
@@ -192,7 +209,7 @@ ulp_load_container (struct ulp_injector *in, struct ulp_process *p,
   if (ulp_image_open (c->image, ulp_container_elf_len (c), c->label, &img) < 0)
     return -1;
   memfd_name (c, name, sizeof name);
-  int rc = map_memfd (in, name, img.span, 0, base);
+  int rc = map_memfd (in, name, img.span, 0, base, PROT_READ);
   ulp_failpoint ("load-mapped");
   if (rc == 0 && write_image (in, p, &img, target_base, *base) < 0) {
     ulp_fail ("cannot load: %s", ulp_error ());

@@ -20,6 +20,9 @@
    P->state.  */
 int ulp_load_state (struct ulp_injector *in, struct ulp_process *p,
                     uint64_t near);
+/* Writes the empty state into P's state mapping: for one a tool dying
+   right after mapping it left blank.  */
+int ulp_load_state_init (struct ulp_process *p);
 
 /* Maps container C into P, relocated against the objects P maps, symbols
    looked up first in the library mapped at TARGET_BASE; *BASE its load

@@ -385,11 +385,24 @@ ulp_process_shares_memory (const struct ulp_process *p)
   return syscall (SYS_kcmp, p->pid, parent, KCMP_VM, 0, 0) == 0 ? parent : 0;
 }
 
+static int
+all_zero (const void *bytes, size_t len)
+{
+  const uint8_t *b = bytes;
+  for (size_t i = 0; i < len; i++)
+    if (b[i])
+      return 0;
+  return 1;
+}
+
 int
 ulp_process_read_commit (struct ulp_process *p, struct ulp_commit *c)
 {
   if (ulp_process_read (p, p->state, c, sizeof *c) < 0)
     return -1;
+  p->state_blank = all_zero (c, sizeof *c);
+  if (p->state_blank)
+    return 0;
   if (memcmp (c->magic, ULP_COMMIT_MAGIC, 8) != 0
       || c->version != ULP_STATE_VERSION || c->active > 1
       || c->self != p->state)
@@ -416,6 +429,8 @@ ulp_process_read_state (struct ulp_process *p, struct ulp_runtime *st)
     return 0;
   if (ulp_process_read_commit (p, &c) < 0)
     return -1;
+  if (p->state_blank)
+    return 0;
   uint64_t copy = p->state + ULP_PAGE + c.active * ULP_COPY_SIZE;
   if (ulp_process_read (p, copy, st, header) < 0)
     return -1;

@@ -18,7 +18,8 @@ struct ulp_process
   pid_t pid;
   char name[64];
   struct ulp_maps maps;
-  uint64_t state; /* address of the ulp state mapping, 0 before any patch */
+  uint64_t state;  /* address of the ulp state mapping, 0 before any patch */
+  int state_blank; /* mapped, but its tool died before setting it up */
   int mem_fd;
 };
 

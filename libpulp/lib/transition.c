@@ -508,10 +508,15 @@ start_stop (struct ulp_job *job)
     interrupt (&job->threads[i]);
 }
 
-/* The program counters the callback changed go to their threads.  */
+/* The program counters the callback changed go to their threads.  The
+   thread that made system calls gets its own registers back first, so that
+   the move is made to them and not undone by their return.  */
 int
 ulp_stop_move_threads (struct ulp_stop *stop)
 {
+  if (stop->injector.active && !stop->injector.lost
+      && ulp_inject_end (&stop->injector) < 0)
+    return -1;
   for (size_t k = 0; k < stop->npcs; k++) {
     struct user_regs_struct r;
     pid_t tid = stop->tids[k];

@@ -428,7 +428,7 @@ static int
 ensure_state_mapping (struct plan *plan, struct ulp_stop *stop, uint64_t near)
 {
   if (plan->proc.state)
-    return 0;
+    return plan->proc.state_blank ? ulp_load_state_init (&plan->proc) : 0;
   struct ulp_injector *in = ulp_stop_injector (stop);
   return in ? ulp_load_state (in, &plan->proc, near) : -1;
 }
