@@ -53,6 +53,7 @@ struct ulp_thread
   int want_stop;
   int interrupted;
   int pending_sig;
+  int stop_event; /* PTRACE_EVENT_* of its stop, 0 for a signal */
   int64_t stopped_at;
   struct ulp_resume resume; /* what its system call needs when let go */
 };
@@ -551,15 +552,17 @@ ulp_stop_injector (struct ulp_stop *stop)
   struct ulp_job *job = stop->job;
   if (stop->injector.active)
     return &stop->injector;
-  if (stop->npcs == 0) {
-    ulp_fail ("no thread to make system calls");
+  if (stop->caller < 0) {
+    ulp_fail ("no thread is in a plain stop to make system calls (all in "
+              "the middle of a clone or a signal)");
+    stop->busy = 1;
     return NULL;
   }
   uint64_t stub = ulp_process_code_cave (job->proc, ULP_STUB_LEN);
   char why[200];
   if (!stub)
     return NULL;
-  int allowed = ulp_seccomp_check (stop->tids[0], probes,
+  int allowed = ulp_seccomp_check (stop->tids[stop->caller], probes,
                                    sizeof probes / sizeof probes[0], stub, why,
                                    sizeof why);
   if (allowed <= 0) {
@@ -568,8 +571,8 @@ ulp_stop_injector (struct ulp_stop *stop)
     stop->refused = 1;
     return NULL;
   }
-  if (ulp_inject_begin (&stop->injector, job->proc, stop->tids[0], stub,
-                        job->deadline)
+  if (ulp_inject_begin (&stop->injector, job->proc, stop->tids[stop->caller],
+                        stub, job->deadline)
       < 0)
     return NULL;
   return &stop->injector;
@@ -594,9 +597,20 @@ called_exec (struct ulp_job *job)
 /* Every thread is stopped and accounted for (none left out, none running
    another program): the only place the callback runs.  What holds if the
    tool dies during it: see the comment at enum phase.  */
+/* A thread stopped by our interrupt, outside any system call's event and
+   with no signal to take, returns to user space from its stop as from an
+   interrupt: its registers are all its own.  One stopped inside clone
+   (PTRACE_EVENT_CLONE) has not got the call's result yet.  */
+static int
+in_plain_stop (const struct ulp_thread *t)
+{
+  return t->stop_event == PTRACE_EVENT_STOP && !t->pending_sig;
+}
+
 static int
 read_stopped_threads (struct ulp_job *job, struct ulp_stop *stop)
 {
+  stop->caller = -1;
   stop->job = job;
   stop->tids = calloc (job->nthreads + 1, sizeof *stop->tids);
   stop->pcs = calloc (job->nthreads + 1, sizeof *stop->pcs);
@@ -611,6 +625,8 @@ read_stopped_threads (struct ulp_job *job, struct ulp_stop *stop)
       return ulp_fail ("cannot read registers: %s", strerror (errno));
     stop->tids[stop->npcs] = job->threads[i].tid;
     stop->pcs[stop->npcs] = stop->moved[stop->npcs] = r.rip;
+    if (stop->caller < 0 && in_plain_stop (&job->threads[i]))
+      stop->caller = (int)stop->npcs;
     stop->npcs++;
   }
   return 0;
@@ -847,6 +863,7 @@ on_stop (struct ulp_job *job, struct ulp_thread *t, int status)
 {
   int sig = WSTOPSIG (status), event = status >> 16;
   t->stopped = 1;
+  t->stop_event = event;
   t->stopped_at = now_ns ();
   ulp_resume_stopped (&t->resume, t->tid);
   if (event == PTRACE_EVENT_EXEC) {

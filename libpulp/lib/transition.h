@@ -73,6 +73,8 @@ struct ulp_stop
   uint64_t *moved;
   struct ulp_injector injector;
   int refused; /* a seccomp filter forbids the calls */
+  int caller;  /* index of the thread to make them, or -1: none can now */
+  int busy;    /* the calls were asked for while no thread could make them */
 };
 
 /* Gives the PCS changed so far to their threads, at once.  */

@@ -453,6 +453,8 @@ write_patches (struct ulp_job *job, struct ulp_stop *stop)
     else if (ensure_state_mapping (plan, stop, naddrs ? addrs[0] : 0) == 0)
       rc = ulp_commit (&plan->proc, st, addrs, naddrs, stop);
   }
+  if (rc == ULP_STOP_FAILED && stop->busy)
+    rc = ULP_STOP_RETRY; /* the threads settle: try again */
   free (addrs);
   return rc;
 }
