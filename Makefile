@@ -95,7 +95,7 @@ test-deps: deps
 # The Bats suite's fixtures (libraries, programs, containers) from
 # tests/targets, and the rpm packages, under $(B)/tests.
 fixtures: all
-	$(MAKE) -C tests/targets OUT=$(CURDIR)/$(B)/tests
+	$(MAKE) -C tests/targets OUT=$(CURDIR)/$(B)/tests ULPLIB=$(CURDIR)/$(B)/libulp.a
 	$(MAKE) $(B)/tests/rpm/.built
 
 # Packages of the rpm and zypper tests, built with rpmbuild.
