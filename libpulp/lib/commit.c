@@ -177,12 +177,10 @@ write_copy (struct commit *c, uint32_t which)
 {
   const struct ulp_runtime *st = c->st;
   uint64_t copy = c->proc->state + ULP_PAGE + which * ULP_COPY_SIZE;
-  const size_t header = offsetof (struct ulp_runtime, patches);
+  const size_t used = offsetof (struct ulp_runtime, patches)
+                      + st->npatches * sizeof st->patches[0];
   const size_t funcs = offsetof (struct ulp_runtime, funcs);
-  if (ulp_process_write (c->proc, copy, st, header) < 0
-      || ulp_process_write (c->proc, copy + header, st->patches,
-                            st->npatches * sizeof st->patches[0])
-             < 0
+  if (ulp_process_write (c->proc, copy, st, used) < 0
       || ulp_process_write (c->proc, copy + funcs, st->funcs,
                             st->nfuncs * sizeof st->funcs[0])
              < 0)
@@ -202,6 +200,15 @@ undo (struct commit *c)
 }
 
 static int
+any_change (const struct commit *c, enum change which)
+{
+  for (size_t i = 0; i < c->n; i++)
+    if (c->funcs[i].change == which)
+      return 1;
+  return 0;
+}
+
+static int
 switch_over (struct commit *c)
 {
   struct ulp_commit claimed = c->now;
@@ -213,7 +220,7 @@ switch_over (struct commit *c)
                                                c->funcs[i].entry.endbr) };
   c->next.active = !c->now.active;
   c->next.generation = c->now.generation + 1;
-  int rc = write_page (c, &claimed);
+  int rc = any_change (c, CLAIM) ? write_page (c, &claimed) : 0;
   ulp_failpoint ("commit-claimed");
   if (rc == 0)
     rc = write_windows (c, CLAIM, 1);
@@ -235,6 +242,8 @@ switch_over (struct commit *c)
 static void
 tidy (struct commit *c)
 {
+  if (!any_change (c, DROP))
+    return;
   if (write_windows (c, DROP, 1) < 0) {
     ulp_clear_error ();
     return;
@@ -248,12 +257,15 @@ tidy (struct commit *c)
 }
 
 enum ulp_stop_result
-ulp_commit (struct ulp_process *p, const struct ulp_runtime *st,
-            const uint64_t *addrs, size_t naddrs, struct ulp_stop *stop)
+ulp_commit (struct ulp_process *p, const struct ulp_commit *now,
+            const struct ulp_runtime *st, const uint64_t *addrs, size_t naddrs,
+            struct ulp_stop *stop)
 {
   struct commit c = { .proc = p, .st = st };
   enum ulp_stop_result rc = ULP_STOP_FAILED;
-  if (ulp_process_read_commit (p, &c.now) < 0)
+  if (now)
+    c.now = *now;
+  else if (ulp_process_read_commit (p, &c.now) < 0)
     return ULP_STOP_FAILED;
   c.next = c.now;
   int ok = add_leftovers (&c) == 0;

@@ -20,8 +20,10 @@
 
 /* With every thread of P stopped: makes the functions at ADDRS (and any
    left half-unpatched by an earlier run) call what ST says, and ST the
-   state of P.  P must have its state mapping.  */
+   state of P.  P must have its state mapping; NOW is its commit page as
+   read in this stop, or NULL to read it.  */
 enum ulp_stop_result ulp_commit (struct ulp_process *p,
+                                 const struct ulp_commit *now,
                                  const struct ulp_runtime *st,
                                  const uint64_t *addrs, size_t naddrs,
                                  struct ulp_stop *stop);

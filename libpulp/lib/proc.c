@@ -1,9 +1,11 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "proc.h"
@@ -15,68 +17,156 @@ ulp_basename (const char *path)
   return slash ? slash + 1 : path;
 }
 
-static int
-parse_map_line (char *line, struct ulp_mapping *m)
+/* The hexadecimal number at *P, which moves past it and one separator.  */
+static uint64_t
+take_hex (const char **p)
 {
-  int path_at = 0;
-  unsigned long long start, end, offset, inode;
+  uint64_t v = 0;
+  for (;; (*p)++) {
+    char c = **p;
+    if (c >= '0' && c <= '9')
+      v = v << 4 | (uint64_t)(c - '0');
+    else if (c >= 'a' && c <= 'f')
+      v = v << 4 | (uint64_t)(c - 'a' + 10);
+    else
+      break;
+  }
+  if (**p)
+    (*p)++;
+  return v;
+}
+
+static uint64_t
+take_decimal (const char **p)
+{
+  uint64_t v = 0;
+  for (; **p >= '0' && **p <= '9'; (*p)++)
+    v = v * 10 + (uint64_t)(**p - '0');
+  return v;
+}
+
+/* One line of /proc/PID/maps, its newline replaced by a NUL:
+   "start-end perms offset major:minor inode   path".  The path stays in
+   the line.  */
+static void
+parse_map_line (char *line, size_t len, struct ulp_mapping *m)
+{
+  const char *p = line;
   memset (m, 0, sizeof *m);
-  if (sscanf (line, "%llx-%llx %4s %llx %x:%x %llu %n", &start, &end, m->perms,
-              &offset, &m->dev_major, &m->dev_minor, &inode, &path_at)
-      < 7)
-    return -1;
-  m->start = start;
-  m->end = end;
-  m->offset = offset;
-  m->inode = inode;
-  char *path = line + path_at;
-  path[strcspn (path, "\n")] = '\0';
-  if (path[0] != '/')
-    return 0;
+  m->start = take_hex (&p);
+  m->end = take_hex (&p);
+  if (p + 5 > line + len || p[4] != ' ')
+    return;
+  memcpy (m->perms, p, 4);
+  p += 5;
+  m->offset = take_hex (&p);
+  m->dev_major = (unsigned)take_hex (&p);
+  m->dev_minor = (unsigned)take_hex (&p);
+  m->inode = take_decimal (&p);
+  while (*p == ' ')
+    p++;
+  if (*p != '/')
+    return;
+  char *path = line + (p - line);
+  size_t n = len - (size_t)(p - line);
   static const char deleted[] = " (deleted)";
-  size_t n = strlen (path), d = sizeof deleted - 1;
-  if (n > d && strcmp (path + n - d, deleted) == 0) {
+  size_t d = sizeof deleted - 1;
+  if (n > d && memcmp (path + n - d, deleted, d) == 0) {
     path[n - d] = '\0';
     m->deleted = 1;
   }
-  m->path = strdup (path);
-  return m->path ? 0 : -1;
+  m->path = path;
 }
 
+/* The whole of /proc/PID/NAME, NUL-terminated, in a buffer of this
+   thread's that the next call reuses (fresh memory for each of a thousand
+   processes costs more than reading them); NULL with errno.  */
+static char *
+read_whole (pid_t pid, const char *name, size_t *len)
+{
+  static _Thread_local char *buf;
+  static _Thread_local size_t cap;
+  char file[64];
+  snprintf (file, sizeof file, "/proc/%d/%s", (int)pid, name);
+  int fd = open (file, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return NULL;
+  size_t used = 0;
+  ssize_t n = 0;
+  for (;;) {
+    if (cap - used < 4096) {
+      char *grown = realloc (buf, cap ? cap * 2 : 65536);
+      if (!grown) {
+        close (fd);
+        errno = ENOMEM;
+        return NULL;
+      }
+      buf = grown;
+      cap = cap ? cap * 2 : 65536;
+    }
+    n = read (fd, buf + used, cap - used - 1);
+    if (n <= 0)
+      break;
+    used += (size_t)n;
+  }
+  int saved = errno;
+  close (fd);
+  if (n < 0) {
+    errno = saved;
+    return NULL;
+  }
+  buf[used] = '\0';
+  *len = used;
+  return buf;
+}
+
+static size_t
+count_lines (const char *text, size_t len)
+{
+  size_t n = 1;
+  for (const char *p = text; (p = memchr (p, '\n', (size_t)(text + len - p)));
+       p++)
+    n++;
+  return n;
+}
+
+/* The mappings and the text their paths point into share one block.  */
 int
 ulp_maps_read (pid_t pid, struct ulp_maps *maps)
 {
-  char file[64], line[4096 + 128];
-  snprintf (file, sizeof file, "/proc/%d/maps", (int)pid);
+  size_t len;
   memset (maps, 0, sizeof *maps);
-  FILE *f = fopen (file, "re");
-  if (!f)
-    return ulp_fail (errno == ENOENT ? "no such process"
-                                     : "cannot read memory maps: %s",
+  const char *read = read_whole (pid, "maps", &len);
+  if (!read)
+    return ulp_fail (errno == ENOENT || errno == ESRCH
+                         ? "no such process"
+                         : "cannot read memory maps: %s",
                      strerror (errno));
-  size_t cap = 0;
-  while (fgets (line, sizeof line, f)) {
-    if (maps->n == cap) {
-      cap = cap ? cap * 2 : 64;
-      struct ulp_mapping *grown = realloc (maps->v, cap * sizeof *grown);
-      if (!grown)
-        break;
-      maps->v = grown;
-    }
-    if (parse_map_line (line, &maps->v[maps->n]) == 0)
+  size_t lines = count_lines (read, len);
+  maps->v = malloc (lines * sizeof *maps->v + len + 1);
+  if (!maps->v)
+    return ulp_fail ("out of memory");
+  char *text = (char *)(maps->v + lines);
+  memcpy (text, read, len + 1);
+  for (char *line = text; line < text + len;) {
+    char *nl = memchr (line, '\n', (size_t)(text + len - line));
+    size_t n = nl ? (size_t)(nl - line) : (size_t)(text + len - line);
+    line[n] = '\0';
+    parse_map_line (line, n, &maps->v[maps->n]);
+    if (maps->v[maps->n].end)
       maps->n++;
+    line += n + 1;
   }
-  fclose (f);
-  if (maps->n == 0)
+  if (maps->n == 0) {
+    ulp_maps_free (maps);
     return ulp_fail ("no such process (or no memory maps)");
+  }
   return 0;
 }
 
 void
 ulp_maps_free (struct ulp_maps *maps)
 {
-  for (size_t i = 0; i < maps->n; i++)
-    free (maps->v[i].path);
   free (maps->v);
   memset (maps, 0, sizeof *maps);
 }
@@ -141,33 +231,65 @@ ulp_proc_tids (pid_t pid, pid_t **tids, size_t *n)
   return list_numeric (dir, tids, n);
 }
 
+/* /proc/TID/stat: "pid (comm) state ppid ..."; the command may hold any
+   byte, the fields start after its last ")".  */
+static int
+read_stat (pid_t tid, struct ulp_proc_stat *st)
+{
+  char file[64], text[1024];
+  snprintf (file, sizeof file, "/proc/%d/stat", (int)tid);
+  memset (st, 0, sizeof *st);
+  int fd = open (file, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  ssize_t n = read (fd, text, sizeof text - 1);
+  close (fd);
+  if (n <= 0)
+    return -1;
+  text[n] = '\0';
+  char *open_paren = strchr (text, '('), *close_paren = strrchr (text, ')');
+  if (!open_paren || !close_paren || close_paren < open_paren
+      || close_paren[1] != ' ')
+    return -1;
+  size_t len = (size_t)(close_paren - open_paren - 1);
+  if (len >= sizeof st->name)
+    len = sizeof st->name - 1;
+  memcpy (st->name, open_paren + 1, len);
+  st->name[len] = '\0';
+  st->state = close_paren[2];
+  /* Field 4 is the parent, field 20 the number of threads.  */
+  const char *p = close_paren + 2;
+  for (int field = 3; p && field <= 20; field++) {
+    if (field == 4)
+      st->ppid = (pid_t)atol (p);
+    else if (field == 20)
+      st->threads = atol (p);
+    p = strchr (p, ' ');
+    if (p)
+      p++;
+  }
+  return 0;
+}
+
+int
+ulp_proc_stat (pid_t tid, struct ulp_proc_stat *st)
+{
+  return read_stat (tid, st) < 0 ? ulp_fail ("no such process") : 0;
+}
+
 int
 ulp_proc_name (pid_t pid, char *buf, size_t len)
 {
-  char file[64];
-  snprintf (file, sizeof file, "/proc/%d/comm", (int)pid);
-  FILE *f = fopen (file, "re");
-  if (!f || !fgets (buf, (int)len, f)) {
-    if (f)
-      fclose (f);
-    return ulp_fail ("no such process");
-  }
-  fclose (f);
-  buf[strcspn (buf, "\n")] = '\0';
+  struct ulp_proc_stat st;
+  if (ulp_proc_stat (pid, &st) < 0)
+    return -1;
+  snprintf (buf, len, "%s", st.name);
   return 0;
 }
 
 char
 ulp_proc_thread_state (pid_t tid)
 {
-  char file[64], stat[512] = "";
-  snprintf (file, sizeof file, "/proc/%d/stat", (int)tid);
-  FILE *f = fopen (file, "re");
-  if (!f)
-    return '\0';
-  if (!fgets (stat, sizeof stat, f))
-    stat[0] = '\0';
-  fclose (f);
-  const char *end = strrchr (stat, ')'); /* the name may hold anything */
-  return end && end[1] == ' ' && end[2] ? end[2] : '\0';
+  struct ulp_proc_stat st;
+  return read_stat (tid, &st) < 0 ? '\0' : st.state;
 }

@@ -18,7 +18,7 @@ struct ulp_mapping
 struct ulp_maps
 {
   size_t n;
-  struct ulp_mapping *v;
+  struct ulp_mapping *v; /* followed by the text the paths point into */
 };
 
 int ulp_maps_read (pid_t pid, struct ulp_maps *maps);
@@ -32,6 +32,16 @@ const char *ulp_basename (const char *path);
 
 int ulp_proc_pids (pid_t **pids, size_t *n);
 int ulp_proc_tids (pid_t pid, pid_t **tids, size_t *n);
+struct ulp_proc_stat
+{
+  char name[64]; /* the command, as in /proc/PID/comm */
+  char state;    /* R, S, D, T, t, Z, X, ... */
+  pid_t ppid;
+  long threads;
+};
+
+/* /proc/TID/stat, what the tool uses of it.  */
+int ulp_proc_stat (pid_t tid, struct ulp_proc_stat *st);
 int ulp_proc_name (pid_t pid, char *buf, size_t len);
 /* The state letter of thread TID in /proc/TID/stat (R, S, D, T, t, Z, X,
    ...), or '\0' when the thread is gone.  */

@@ -156,16 +156,37 @@ make_printable (char *name)
 }
 
 int
-ulp_process_open (pid_t pid, struct ulp_process *p)
+ulp_process_open_maps (pid_t pid, struct ulp_process *p)
 {
   memset (p, 0, sizeof *p);
   p->pid = pid;
   p->mem_fd = -1;
-  if (ulp_proc_name (pid, p->name, sizeof p->name) < 0
-      || ulp_maps_read (pid, &p->maps) < 0)
+  if (ulp_maps_read (pid, &p->maps) < 0)
     return ulp_fail ("no such process");
-  make_printable (p->name);
   find_state (p);
+  return 0;
+}
+
+int
+ulp_process_identify (struct ulp_process *p)
+{
+  struct ulp_proc_stat st;
+  if (ulp_proc_stat (p->pid, &st) < 0)
+    return -1;
+  snprintf (p->name, sizeof p->name, "%s", st.name);
+  make_printable (p->name);
+  p->ppid = st.ppid;
+  p->threads = st.threads;
+  return 0;
+}
+
+int
+ulp_process_open (pid_t pid, struct ulp_process *p)
+{
+  if (ulp_process_open_maps (pid, p) < 0 || ulp_process_identify (p) < 0) {
+    ulp_maps_free (&p->maps);
+    return ulp_fail ("no such process");
+  }
   return 0;
 }
 
@@ -360,26 +381,10 @@ ulp_process_write (struct ulp_process *p, uint64_t addr, const void *buf,
   return transfer (p, addr, (void *)buf, len, 1);
 }
 
-/* PPid: in /proc/PID/status.  */
-static pid_t
-parent_of (pid_t pid)
-{
-  char file[64], line[128];
-  long ppid = 0;
-  snprintf (file, sizeof file, "/proc/%d/status", (int)pid);
-  FILE *f = fopen (file, "re");
-  while (f && fgets (line, sizeof line, f))
-    if (sscanf (line, "PPid: %ld", &ppid) == 1)
-      break;
-  if (f)
-    fclose (f);
-  return (pid_t)ppid;
-}
-
 pid_t
 ulp_process_shares_memory (const struct ulp_process *p)
 {
-  pid_t parent = parent_of (p->pid);
+  pid_t parent = p->ppid;
   if (parent <= 0)
     return 0;
   return syscall (SYS_kcmp, p->pid, parent, KCMP_VM, 0, 0) == 0 ? parent : 0;
@@ -422,16 +427,25 @@ empty_state (struct ulp_runtime *st)
 int
 ulp_process_read_state (struct ulp_process *p, struct ulp_runtime *st)
 {
-  const size_t header = offsetof (struct ulp_runtime, patches);
   struct ulp_commit c;
+  return ulp_process_read_state_at (p, st, &c);
+}
+
+int
+ulp_process_read_state_at (struct ulp_process *p, struct ulp_runtime *st,
+                           struct ulp_commit *page)
+{
+  const size_t header = offsetof (struct ulp_runtime, patches);
+  struct ulp_commit *c = page;
   empty_state (st);
+  memset (c, 0, sizeof *c);
   if (!p->state)
     return 0;
-  if (ulp_process_read_commit (p, &c) < 0)
+  if (ulp_process_read_commit (p, c) < 0)
     return -1;
   if (p->state_blank)
     return 0;
-  uint64_t copy = p->state + ULP_PAGE + c.active * ULP_COPY_SIZE;
+  uint64_t copy = p->state + ULP_PAGE + c->active * ULP_COPY_SIZE;
   if (ulp_process_read (p, copy, st, header) < 0)
     return -1;
   if (memcmp (st->magic, ULP_STATE_MAGIC, 8) != 0

@@ -17,6 +17,8 @@ struct ulp_process
 {
   pid_t pid;
   char name[64];
+  pid_t ppid;
+  long threads; /* when it was opened */
   struct ulp_maps maps;
   uint64_t state;  /* address of the ulp state mapping, 0 before any patch */
   int state_blank; /* mapped, but its tool died before setting it up */
@@ -33,6 +35,10 @@ struct ulp_library
 };
 
 int ulp_process_open (pid_t pid, struct ulp_process *p);
+/* In two steps: the memory maps (and the state mapping), then the name,
+   parent and number of threads.  */
+int ulp_process_open_maps (pid_t pid, struct ulp_process *p);
+int ulp_process_identify (struct ulp_process *p);
 void ulp_process_close (struct ulp_process *p);
 
 /* A library may be mapped more than once (a copy dlopened under another
@@ -63,6 +69,10 @@ int ulp_process_write (struct ulp_process *p, uint64_t addr, const void *buf,
 /* Reads the state: header, the used part of the tables (an empty state
    when the process was never patched).  */
 int ulp_process_read_state (struct ulp_process *p, struct ulp_runtime *st);
+/* The same, and the commit page it was found through (all zero without
+   a state mapping, or a blank one).  */
+int ulp_process_read_state_at (struct ulp_process *p, struct ulp_runtime *st,
+                               struct ulp_commit *page);
 int ulp_process_read_commit (struct ulp_process *p, struct ulp_commit *c);
 /* The parent whose memory P shares (a vfork child before it calls exec),
    or 0.  Writing to it would change code the parent's threads run.  */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/user.h>
@@ -189,9 +190,28 @@ not_permitted (pid_t tid)
   return ulp_fail ("traced by %s (pid %d)", name, (int)tgid);
 }
 
-/* Seizes every thread not yet traced; returns how many were new.  Exec
-   stops are asked for: after an exec the process runs another program and
-   nothing planned for it applies.  */
+/* Seizes thread TID: 1 when it is ours now, 0 when it is gone (or ours
+   already), -1 with ulp_error when it cannot be traced.  Exec stops are
+   asked for: after an exec the process runs another program and nothing
+   planned for it applies.  */
+static int
+seize_thread (struct ulp_job *job, pid_t tid)
+{
+  if (ptrace (PTRACE_SEIZE, tid, 0,
+              PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_TRACESYSGOOD)
+      != 0) {
+    if (errno == ESRCH || (errno == EPERM && thread_exiting (tid)))
+      return 0;
+    int saved = errno;
+    if (saved != EPERM)
+      return ulp_fail ("cannot trace thread %d: %s", (int)tid,
+                       strerror (saved));
+    return not_permitted (tid) < 0 ? -1 : 0;
+  }
+  return add_thread (job, tid) ? 1 : ulp_fail ("out of memory");
+}
+
+/* Seizes every thread not yet traced; returns how many were new.  */
 static int
 seize_new_threads (struct ulp_job *job)
 {
@@ -200,33 +220,29 @@ seize_new_threads (struct ulp_job *job)
   int added = 0;
   if (ulp_proc_tids (job->proc->pid, &tids, &n) < 0)
     return -1;
-  for (size_t i = 0; i < n; i++) {
+  for (size_t i = 0; i < n && added >= 0; i++) {
     if (find_thread (job, tids[i]))
       continue;
-    if (ptrace (PTRACE_SEIZE, tids[i], 0,
-                PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC
-                    | PTRACE_O_TRACESYSGOOD)
-        != 0) {
-      if (errno == ESRCH || (errno == EPERM && thread_exiting (tids[i])))
-        continue;
-      int saved = errno;
-      if (saved != EPERM || not_permitted (tids[i]) < 0) {
-        if (saved != EPERM)
-          ulp_fail ("cannot trace thread %d: %s", (int)tids[i],
-                    strerror (saved));
-        free (tids);
-        return -1;
-      }
-      continue;
-    }
-    if (!add_thread (job, tids[i])) {
-      free (tids);
-      return ulp_fail ("out of memory");
-    }
-    added++;
+    int rc = seize_thread (job, tids[i]);
+    added = rc < 0 ? -1 : added + rc;
   }
   free (tids);
   return added;
+}
+
+static size_t alive_threads (struct ulp_job *job);
+
+/* Whether the kernel counts no more threads in the process than the job
+   holds (its task directory has a link for each): with all of them
+   stopped, none can have been made since, and there is no need to list
+   them again.  */
+static int
+no_thread_unknown (struct ulp_job *job)
+{
+  char dir[64];
+  struct stat st;
+  snprintf (dir, sizeof dir, "/proc/%d/task", (int)job->proc->pid);
+  return stat (dir, &st) == 0 && st.st_nlink == 2 + alive_threads (job);
 }
 
 /* ESRCH: the thread exited, or is no longer ours (after an exec by
@@ -795,7 +811,7 @@ progress (struct ulp_job *job)
     if (!all_stopped (job) || stop_signal_pending ())
       break;
     int64_t begin = now_ns ();
-    int added = seize_new_threads (job);
+    int added = no_thread_unknown (job) ? 0 : seize_new_threads (job);
     if (added < 0)
       job_fail (job, "%s", ulp_error ());
     else if (added > 0)
@@ -812,9 +828,56 @@ progress (struct ulp_job *job)
   }
 }
 
-static struct ulp_job *
-job_of (struct ulp_job *jobs, size_t n, pid_t tid, struct ulp_thread **t)
+/* Jobs by the pid of their process: most events are of a main thread.  */
+struct job_index
 {
+  size_t mask;
+  struct ulp_job **slots;
+};
+
+static size_t
+index_slot (const struct job_index *x, pid_t pid)
+{
+  return ((size_t)(uint32_t)pid * 2654435761u) & x->mask;
+}
+
+static int
+index_build (struct job_index *x, struct ulp_job *jobs, size_t n)
+{
+  size_t cap = 16;
+  while (cap < 2 * n)
+    cap *= 2;
+  x->mask = cap - 1;
+  x->slots = calloc (cap, sizeof *x->slots);
+  if (!x->slots)
+    return -1;
+  for (size_t i = 0; i < n; i++) {
+    size_t k = index_slot (x, jobs[i].proc->pid);
+    while (x->slots[k])
+      k = (k + 1) & x->mask;
+    x->slots[k] = &jobs[i];
+  }
+  return 0;
+}
+
+static struct ulp_job *
+index_find (const struct job_index *x, pid_t pid)
+{
+  if (!x->slots)
+    return NULL;
+  for (size_t k = index_slot (x, pid); x->slots[k]; k = (k + 1) & x->mask)
+    if (x->slots[k]->proc->pid == pid)
+      return x->slots[k];
+  return NULL;
+}
+
+static struct ulp_job *
+job_of (struct ulp_job *jobs, size_t n, const struct job_index *x, pid_t tid,
+        struct ulp_thread **t)
+{
+  struct ulp_job *main = index_find (x, tid);
+  if (main && main->phase != FINISHED && (*t = find_thread (main, tid)))
+    return main;
   for (size_t i = 0; i < n; i++)
     if (jobs[i].phase != FINISHED && (*t = find_thread (&jobs[i], tid)))
       return &jobs[i];
@@ -897,10 +960,11 @@ let_go (pid_t tid, int status)
 }
 
 static void
-on_event (struct ulp_job *jobs, size_t n, pid_t tid, int status)
+on_event (struct ulp_job *jobs, size_t n, const struct job_index *x, pid_t tid,
+          int status)
 {
   struct ulp_thread *t = NULL;
-  struct ulp_job *job = job_of (jobs, n, tid, &t);
+  struct ulp_job *job = job_of (jobs, n, x, tid, &t);
   if (!job) {
     let_go (tid, status);
     return;
@@ -921,10 +985,13 @@ start_job (struct ulp_job *job, const struct ulp_transition_options *o)
   job->deadline = now_ns () + (int64_t)(o->timeout * 1e9);
   /* Ties /proc/PID/mem to this image before any thread is seized, if
      planning did not (called_exec relies on it).  */
-  if (job->proc->maps.n
+  if (job->proc->mem_fd < 0 && job->proc->maps.n
       && ulp_process_read (job->proc, job->proc->maps.v[0].start, &byte, 1) < 0)
     ulp_clear_error ();
-  int added = seize_new_threads (job);
+  /* A process that had one thread when planned: threads made since are
+     found once it is stopped (no_thread_unknown).  */
+  int added = job->proc->threads == 1 ? seize_thread (job, job->proc->pid)
+                                      : seize_new_threads (job);
   if (added <= 0) {
     job->failed = 1;
     snprintf (job->reason, sizeof job->reason, "%s",
@@ -979,9 +1046,9 @@ backoff_timer (struct ulp_job *job, const struct ulp_transition_options *o,
 /* Every phase has a deadline.  The loader alone is waited for past it (the
    other threads are released then).  */
 static void
-handle_timers (struct ulp_job *job, const struct ulp_transition_options *o)
+handle_timers (struct ulp_job *job, const struct ulp_transition_options *o,
+               int64_t now)
 {
-  int64_t now = now_ns ();
   switch (job->phase) {
   case BACKOFF:
     backoff_timer (job, o, now);
@@ -1058,6 +1125,7 @@ struct run
   size_t n;
   const struct ulp_transition_options *o;
   sigset_t waited; /* SIGCHLD and the stop signals taken over */
+  struct job_index index;
 };
 
 /* A signal that came before the run, or interrupted an earlier one, lets
@@ -1084,12 +1152,14 @@ run_loop (void *arg)
   size_t n = r->n;
   struct sched_param previous;
   int policy = run_promptly (&previous);
+  if (index_build (&r->index, jobs, n) < 0)
+    r->index.slots = NULL; /* found by scanning, more slowly */
   start_jobs (r);
   while (unfinished (jobs, n)) {
     int status;
     pid_t tid;
     while ((tid = waitpid (-1, &status, WNOHANG | __WALL)) > 0)
-      on_event (jobs, n, tid, status);
+      on_event (jobs, n, &r->index, tid, status);
     if (tid < 0 && errno == ECHILD)
       for (size_t i = 0; i < n; i++)
         if (jobs[i].phase != FINISHED) {
@@ -1097,8 +1167,10 @@ run_loop (void *arg)
           snprintf (jobs[i].reason, sizeof jobs[i].reason, "lost the process");
           jobs[i].phase = FINISHED;
         }
+    int64_t now = now_ns ();
     for (size_t i = 0; i < n; i++)
-      handle_timers (&jobs[i], r->o);
+      if (jobs[i].phase != FINISHED && timer_of (&jobs[i]) <= now)
+        handle_timers (&jobs[i], r->o, now);
     if (!unfinished (jobs, n))
       break;
     int64_t wait = next_wakeup (jobs, n) - now_ns ();
@@ -1111,6 +1183,7 @@ run_loop (void *arg)
   }
   if (policy >= 0)
     sched_setscheduler (0, policy, &previous);
+  free (r->index.slots);
   return NULL;
 }
 

@@ -39,7 +39,7 @@ struct plan
   uint64_t *load_bases;
   const char **revert_libs;
   size_t nrevert_libs;
-  struct ulp_runtime *state;
+  struct ulp_runtime *state; /* this thread's scratch (state_scratch) */
   int revert;
   int has_work;
 };
@@ -280,6 +280,15 @@ plan_uncovered (struct plan *plan)
   return 0;
 }
 
+/* A state is large and only needed while a process is planned, or
+   written: one per thread does, rather than fresh memory for each.  */
+static struct ulp_runtime *
+state_scratch (void)
+{
+  static _Thread_local struct ulp_runtime scratch;
+  return &scratch;
+}
+
 static int
 plan_process (struct plan *plan, struct ulp_container *containers, size_t n,
               const struct ulp_trigger_options *o)
@@ -288,9 +297,9 @@ plan_process (struct plan *plan, struct ulp_container *containers, size_t n,
   plan->apply_copies = calloc (n + 1, sizeof *plan->apply_copies);
   plan->load_bases = calloc (n + 1, sizeof *plan->load_bases);
   plan->revert_libs = calloc (n + 2, sizeof *plan->revert_libs);
-  plan->state = malloc (sizeof *plan->state);
+  plan->state = state_scratch ();
   if (!plan->apply || !plan->apply_copies || !plan->load_bases
-      || !plan->revert_libs || !plan->state)
+      || !plan->revert_libs)
     return ulp_fail ("out of memory");
   plan->revert = o->revert;
   if (ulp_process_read_state (&plan->proc, plan->state) < 0)
@@ -440,18 +449,23 @@ static enum ulp_stop_result
 write_patches (struct ulp_job *job, struct ulp_stop *stop)
 {
   struct plan *plan = job->ctx;
-  struct ulp_runtime *st = plan->state;
+  struct ulp_runtime *st = plan->state = state_scratch ();
+  struct ulp_commit page;
   uint64_t *addrs = NULL;
   size_t naddrs = 0;
   enum ulp_stop_result rc = ULP_STOP_FAILED;
-  if (ulp_process_read_state (&plan->proc, st) == 0
+  if (ulp_process_read_state_at (&plan->proc, st, &page) == 0
       && load_containers (plan, st, stop) == 0
       && remove_patches (plan, st, &addrs, &naddrs) == 0
       && add_patches (plan, st, &addrs, &naddrs) == 0) {
+    /* A page read before the state mapping was made or set up is not its
+       page.  */
+    int known = plan->proc.state && !plan->proc.state_blank;
     if (naddrs == 0 && !plan->proc.state)
       rc = ULP_STOP_DONE;
     else if (ensure_state_mapping (plan, stop, naddrs ? addrs[0] : 0) == 0)
-      rc = ulp_commit (&plan->proc, st, addrs, naddrs, stop);
+      rc = ulp_commit (&plan->proc, known ? &page : NULL, st, addrs, naddrs,
+                       stop);
   }
   if (rc == ULP_STOP_FAILED && stop->busy)
     rc = ULP_STOP_RETRY; /* the threads settle: try again */
@@ -564,7 +578,6 @@ free_plan (struct plan *plan)
   free (plan->apply_copies);
   free (plan->load_bases);
   free (plan->revert_libs);
-  free (plan->state);
   ulp_process_close (&plan->proc);
 }
 
@@ -613,6 +626,56 @@ shares_memory (struct plan *plan, char *why, size_t size)
   return parent != 0;
 }
 
+/* The plan for process PID: 0 when it takes part (has items), 1 when it
+   has nothing to do with the request.  Processes are read in order of
+   cost: the maps of every process, the rest only of those that map a
+   target or were named.  */
+/* Empties PLAN for another process (or for a report of its own).  */
+static void
+reset_plan (struct plan *plan)
+{
+  free_plan (plan);
+  memset (plan, 0, sizeof *plan);
+  plan->proc.mem_fd = -1;
+}
+
+static int
+plan_one (struct plan *plan, pid_t pid, struct ulp_container *containers,
+          size_t n, const struct ulp_trigger_options *o,
+          const struct ulp_policy *policy, int strict)
+{
+  char why[512];
+  int opened = ulp_process_open_maps (pid, &plan->proc) == 0;
+  if (opened && !o->selector && !mapped_target (plan, containers, n, o)) {
+    reset_plan (plan);
+    return 1;
+  }
+  if (opened)
+    opened = ulp_process_identify (&plan->proc) == 0;
+  if (!opened) {
+    reset_plan (plan);
+    if (!o->selector)
+      return 1;
+    snprintf (plan->proc.name, sizeof plan->proc.name, "?");
+    plan->proc.pid = pid;
+    report_unusable (plan, containers, n, o, "no such process", strict);
+  } else if (ulp_policy_excludes (policy, pid, plan->proc.name, why, sizeof why)
+             || shares_memory (plan, why, sizeof why))
+    report_unusable (plan, containers, n, o, why, strict);
+  else if (plan_process (plan, containers, n, o) < 0) {
+    snprintf (why, sizeof why, "%s", ulp_error ());
+    reset_plan (plan);
+    plan->proc.pid = pid;
+    ulp_process_open (pid, &plan->proc);
+    report_unusable (plan, containers, n, o, why, strict);
+  }
+  if (plan->nitems == 0) {
+    reset_plan (plan);
+    return 1;
+  }
+  return 0;
+}
+
 static int
 build_plans (struct ulp_container *containers, size_t n,
              const struct ulp_trigger_options *o,
@@ -631,39 +694,8 @@ build_plans (struct ulp_container *containers, size_t n,
   *nplans = 0;
   for (size_t i = 0; i < npids; i++) {
     struct plan *plan = &(*plans)[*nplans];
-    int opened = ulp_process_open (pids[i], &plan->proc) == 0;
-    char why[512];
-    if (opened
-        && ulp_policy_excludes (policy, pids[i], plan->proc.name, why,
-                                sizeof why)) {
-      if (o->selector || mapped_target (plan, containers, n, o))
-        report_unusable (plan, containers, n, o, why, *strict);
-    } else if (opened && shares_memory (plan, why, sizeof why)) {
-      if (o->selector || mapped_target (plan, containers, n, o))
-        report_unusable (plan, containers, n, o, why, *strict);
-    } else if (!opened) {
-      if (!o->selector) {
-        free_plan (plan);
-        memset (plan, 0, sizeof *plan);
-        continue;
-      }
-      snprintf (plan->proc.name, sizeof plan->proc.name, "?");
-      plan->proc.pid = pids[i];
-      report_unusable (plan, containers, n, o, "no such process", *strict);
-    } else if (plan_process (plan, containers, n, o) < 0) {
-      snprintf (why, sizeof why, "%s", ulp_error ());
-      free_plan (plan);
-      memset (plan, 0, sizeof *plan);
-      plan->proc.pid = pids[i];
-      ulp_process_open (pids[i], &plan->proc);
-      report_unusable (plan, containers, n, o, why, *strict);
-    }
-    if (plan->nitems == 0) {
-      free_plan (plan);
-      memset (plan, 0, sizeof *plan);
-      continue;
-    }
-    (*nplans)++;
+    if (plan_one (plan, pids[i], containers, n, o, policy, *strict) == 0)
+      (*nplans)++;
   }
   free (pids);
   return 0;
