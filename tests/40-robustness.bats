@@ -107,6 +107,30 @@ load helpers
   done
 }
 
+@test "a thread spinning on a tiny patched function, stopped between its entry NOPs, makes the tool's system calls: first applies, no SIGILL" {
+  # The benchmark's library: bench_step is a few instructions, called in
+  # a tight loop by the main thread, which the tool picks to map the
+  # container; a stop often finds it between the two entry NOPs.
+  make -s -C "$ROOT/tests/bench" OUT="$W/bench" "$W/bench/libbench.so.1" \
+    "$W/bench/bench_target" "$W/bench/bench_patch.so" >&2
+  cp "$W/bench/bench_patch.so" "$W/b.so"
+  printf '%s\n@%s\nbench_step:bench_step_v2\n' "$W/b.so" "$W/bench/libbench.so.1" >"$W/b.dsc"
+  "$ULP" packer "$W/b.dsc" >/dev/null
+  local i pids=()
+  for i in $(seq 20); do
+    "$W/bench/bench_target" 1 &
+    pids+=("$!")
+    PIDS+=("$!")
+    wait_for_maps "$!" libbench.so.1
+    run "$ULP" trigger -q -p "$!" "$W/b.so"
+    assert_success
+  done
+  sleep 0.2
+  for i in $(seq 20); do
+    assert_alive "${pids[i - 1]}"
+  done
+}
+
 @test "threads created and exiting during triggers are all handled" {
   patch_a
   cat >"$W/spawner.c" <<'C'

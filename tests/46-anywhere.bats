@@ -80,3 +80,21 @@ make_root() {
     assert_equal "$(ls -A /run/ulp)" "$before"
   fi
 }
+
+@test "more targets than the soft limit of open files: every one patched, none skipped for Too many open files" {
+  patch_a
+  local i pids=()
+  for i in $(seq 40); do
+    NORUNTIME=1 start_target demo_loop "$FIX/v1" "$W/out$i.out"
+    pids+=("$LAST")
+  done
+  for i in $(seq 40); do wait_for_output "out$i" "original v1"; done
+  # Each process keeps its memory file open from planning to release.
+  run bash -c 'ulimit -Sn 24 && exec "$0" trigger "$1"' "$ULP" "$W/a.so"
+  assert_success
+  refute_output --partial "open files"
+  for i in $(seq 40); do
+    assert_line --partial "(pid ${pids[$((i - 1))]}): SUCCESS"
+    wait_for_output "out$i" "patch A"
+  done
+}

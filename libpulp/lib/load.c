@@ -9,6 +9,7 @@
 #include "failpoint.h"
 #include "load.h"
 #include "loader.h"
+#include "patch.h"
 
 #define MFD_CLOEXEC_FLAG 1u
 #define MEMFD_NAME_MAX 200
@@ -76,9 +77,7 @@ ulp_load_state_init (struct ulp_process *p)
   uint64_t addr = p->state;
   struct ulp_runtime empty;
   struct ulp_commit c;
-  memset (&empty, 0, offsetof (struct ulp_runtime, patches));
-  memcpy (empty.magic, ULP_STATE_MAGIC, 8);
-  empty.version = ULP_STATE_VERSION;
+  ulp_state_empty (&empty);
   memset (&c, 0, sizeof c);
   memcpy (c.magic, ULP_COMMIT_MAGIC, 8);
   c.version = ULP_STATE_VERSION;
@@ -107,9 +106,10 @@ resolve (void *ctx, const char *name, const char *version, const char *file,
   return ulp_process_symbol (l->proc, l->first, name, version, value);
 }
 
-int
-ulp_load_matches (struct ulp_process *p, const struct ulp_container *c,
-                  uint64_t base)
+/* Whether the code of C's replacement functions at BASE in P is C's.  */
+static int
+load_matches (struct ulp_process *p, const struct ulp_container *c,
+              uint64_t base)
 {
   for (size_t f = 0; f < c->meta.nfuncs; f++) {
     uint8_t loaded[ULP_CODE_CHECK];
@@ -122,13 +122,13 @@ ulp_load_matches (struct ulp_process *p, const struct ulp_container *c,
   return 1;
 }
 
-static int
-find_loaded (struct ulp_process *p, const struct ulp_runtime *st,
-             const struct ulp_container *c, uint64_t *base)
+int
+ulp_load_find (struct ulp_process *p, const struct ulp_runtime *st,
+               const struct ulp_container *c, uint64_t *base)
 {
   for (uint32_t i = 0; i < st->nloaded; i++)
     if (memcmp (st->loaded[i].id, c->meta.id, ULP_ID_LEN) == 0
-        && ulp_load_matches (p, c, st->loaded[i].base)) {
+        && load_matches (p, c, st->loaded[i].base)) {
       *base = st->loaded[i].base;
       return 1;
     }
@@ -204,8 +204,6 @@ ulp_load_container (struct ulp_injector *in, struct ulp_process *p,
 {
   struct ulp_image img;
   char name[MEMFD_NAME_MAX];
-  if (find_loaded (p, st, c, base))
-    return 0;
   if (ulp_image_open (c->image, ulp_container_elf_len (c), c->label, &img) < 0)
     return -1;
   memfd_name (c, name, sizeof name);
@@ -213,6 +211,11 @@ ulp_load_container (struct ulp_injector *in, struct ulp_process *p,
   ulp_failpoint ("load-mapped");
   if (rc == 0 && write_image (in, p, &img, target_base, *base) < 0) {
     ulp_fail ("cannot load: %s", ulp_error ());
+    unmap (in, *base, img.span);
+    rc = -1;
+  } else if (rc == 0 && !load_matches (p, c, *base)) {
+    ulp_fail ("the process has other code mapped for %s than the container",
+              c->label);
     unmap (in, *base, img.span);
     rc = -1;
   }

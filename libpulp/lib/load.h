@@ -24,16 +24,15 @@ int ulp_load_state (struct ulp_injector *in, struct ulp_process *p,
    right after mapping it left blank.  */
 int ulp_load_state_init (struct ulp_process *p);
 
-/* Maps container C into P, relocated against the objects P maps, symbols
-   looked up first in the library mapped at TARGET_BASE; *BASE its load
-   address.  A container already mapped (recorded in ST, checked against
-   its code) is reused; a new mapping is recorded in ST.  */
+/* Whether container C is mapped in P already (recorded in ST, checked
+   against its code), and where: *BASE.  */
+int ulp_load_find (struct ulp_process *p, const struct ulp_runtime *st,
+                   const struct ulp_container *c, uint64_t *base);
+/* Maps container C, not mapped yet, into P, relocated against the objects
+   P maps, symbols looked up first in the library mapped at TARGET_BASE;
+   *BASE its load address.  The new mapping is recorded in ST.  */
 int ulp_load_container (struct ulp_injector *in, struct ulp_process *p,
                         struct ulp_runtime *st, const struct ulp_container *c,
                         uint64_t target_base, uint64_t *base);
-
-/* Whether the code of C's replacement functions at BASE in P is C's.  */
-int ulp_load_matches (struct ulp_process *p, const struct ulp_container *c,
-                      uint64_t base);
 
 #endif

@@ -102,6 +102,14 @@ ulp_entry_move_pc (uint64_t func, const struct ulp_entry *current, uint64_t *pc)
   return 0;
 }
 
+void
+ulp_state_empty (struct ulp_runtime *st)
+{
+  memset (st, 0, offsetof (struct ulp_runtime, patches));
+  memcpy (st->magic, ULP_STATE_MAGIC, 8);
+  st->version = ULP_STATE_VERSION;
+}
+
 int
 ulp_state_find (const struct ulp_runtime *st, const uint8_t id[ULP_ID_LEN])
 {

@@ -50,6 +50,8 @@ int ulp_entry_move_pc (uint64_t func, const struct ulp_entry *current,
 int ulp_entry_is_patchable (const uint8_t window[ULP_WINDOW]);
 
 /* Patch bookkeeping in the state block.  */
+/* No patch: the header (up to the patches) of a valid, empty state.  */
+void ulp_state_empty (struct ulp_runtime *st);
 int ulp_state_find (const struct ulp_runtime *st, const uint8_t id[ULP_ID_LEN]);
 void ulp_state_remove (struct ulp_runtime *st, size_t index);
 int ulp_state_add (struct ulp_runtime *st, const uint8_t id[ULP_ID_LEN],

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "error.h"
 #include "proc.h"
 
@@ -120,47 +121,59 @@ read_whole (pid_t pid, const char *name, size_t *len)
   return buf;
 }
 
-static size_t
-count_lines (const char *text, size_t len)
+/* The mappings of files as parsed, in a buffer of this thread's.  */
+static struct ulp_mapping *
+parse_file_mappings (char *text, size_t len, size_t *count, size_t *paths)
 {
-  size_t n = 1;
-  for (const char *p = text; (p = memchr (p, '\n', (size_t)(text + len - p)));
-       p++)
-    n++;
-  return n;
-}
-
-/* The mappings and the text their paths point into share one block.  */
-int
-ulp_maps_read (pid_t pid, struct ulp_maps *maps)
-{
-  size_t len;
-  memset (maps, 0, sizeof *maps);
-  const char *read = read_whole (pid, "maps", &len);
-  if (!read)
-    return ulp_fail (errno == ENOENT || errno == ESRCH
-                         ? "no such process"
-                         : "cannot read memory maps: %s",
-                     strerror (errno));
-  size_t lines = count_lines (read, len);
-  maps->v = malloc (lines * sizeof *maps->v + len + 1);
-  if (!maps->v)
-    return ulp_fail ("out of memory");
-  char *text = (char *)(maps->v + lines);
-  memcpy (text, read, len + 1);
+  static _Thread_local struct ulp_mapping *v;
+  static _Thread_local size_t cap;
+  *count = *paths = 0;
   for (char *line = text; line < text + len;) {
     char *nl = memchr (line, '\n', (size_t)(text + len - line));
     size_t n = nl ? (size_t)(nl - line) : (size_t)(text + len - line);
     line[n] = '\0';
-    parse_map_line (line, n, &maps->v[maps->n]);
-    if (maps->v[maps->n].end)
-      maps->n++;
+    if (ulp_reserve (&v, &cap, *count, sizeof *v) < 0)
+      return NULL;
+    parse_map_line (line, n, &v[*count]);
+    if (v[*count].path) {
+      *paths += strlen (v[*count].path) + 1;
+      (*count)++;
+    }
     line += n + 1;
   }
-  if (maps->n == 0) {
-    ulp_maps_free (maps);
+  return v;
+}
+
+/* The mappings of files (anonymous memory is of no use to the tool), in
+   one block with their paths: a trigger keeps those of each process it
+   plans, and fresh memory costs more than reading.  */
+int
+ulp_maps_read (pid_t pid, struct ulp_maps *maps)
+{
+  size_t len, files, paths;
+  memset (maps, 0, sizeof *maps);
+  char *text = read_whole (pid, "maps", &len);
+  if (!text)
+    return ulp_fail (errno == ENOENT || errno == ESRCH
+                         ? "no such process"
+                         : "cannot read memory maps: %s",
+                     strerror (errno));
+  const struct ulp_mapping *parsed
+      = parse_file_mappings (text, len, &files, &paths);
+  if (parsed && files == 0)
     return ulp_fail ("no such process (or no memory maps)");
+  if (parsed)
+    maps->v = malloc (files * sizeof *maps->v + paths);
+  if (!maps->v)
+    return ulp_fail ("out of memory");
+  char *out = (char *)(maps->v + files);
+  for (size_t i = 0; i < files; i++) {
+    size_t n = strlen (parsed[i].path) + 1;
+    maps->v[i] = parsed[i];
+    maps->v[i].path = memcpy (out, parsed[i].path, n);
+    out += n;
   }
+  maps->n = files;
   return 0;
 }
 
@@ -204,13 +217,8 @@ list_numeric (const char *dir, pid_t **out, size_t *n)
   while ((ent = readdir (d))) {
     if (!isdigit ((unsigned char)ent->d_name[0]))
       continue;
-    if (*n == cap) {
-      cap = cap ? cap * 2 : 64;
-      pid_t *grown = realloc (*out, cap * sizeof *grown);
-      if (!grown)
-        break;
-      *out = grown;
-    }
+    if (ulp_reserve (out, &cap, *n, sizeof **out) < 0)
+      break;
     (*out)[(*n)++] = (pid_t)atoi (ent->d_name);
   }
   closedir (d);

@@ -11,14 +11,14 @@ struct ulp_mapping
   uint64_t start, end, offset, inode;
   unsigned dev_major, dev_minor;
   char perms[5];
-  char *path;  /* NULL for anonymous mappings */
+  char *path;  /* NULL for anonymous mappings (ulp_maps_read skips them) */
   int deleted; /* the file was removed or replaced after mapping */
 };
 
 struct ulp_maps
 {
   size_t n;
-  struct ulp_mapping *v; /* followed by the text the paths point into */
+  struct ulp_mapping *v; /* of files only; followed by their paths */
 };
 
 int ulp_maps_read (pid_t pid, struct ulp_maps *maps);

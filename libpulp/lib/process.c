@@ -9,8 +9,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "elffile.h"
 #include "error.h"
+#include "patch.h"
 #include "process.h"
 #include "text.h"
 
@@ -111,14 +113,8 @@ facts_for (pid_t pid, const struct ulp_mapping *m)
     if (facts[i].inode == m->inode && facts[i].dev_major == m->dev_major
         && facts[i].dev_minor == m->dev_minor)
       return &facts[i];
-  if (nfacts == facts_cap) {
-    size_t cap = facts_cap ? facts_cap * 2 : 32;
-    struct elf_facts *grown = realloc (facts, cap * sizeof *grown);
-    if (!grown)
-      return NULL;
-    facts = grown;
-    facts_cap = cap;
-  }
+  if (ulp_reserve (&facts, &facts_cap, nfacts, sizeof *facts) < 0)
+    return NULL;
   struct elf_facts *f = &facts[nfacts];
   memset (f, 0, sizeof *f);
   f->dev_major = m->dev_major;
@@ -415,14 +411,6 @@ ulp_process_read_commit (struct ulp_process *p, struct ulp_commit *c)
   return 0;
 }
 
-static void
-empty_state (struct ulp_runtime *st)
-{
-  memset (st, 0, offsetof (struct ulp_runtime, patches));
-  memcpy (st->magic, ULP_STATE_MAGIC, 8);
-  st->version = ULP_STATE_VERSION;
-}
-
 /* The copy the commit page names; an empty state without the mapping.  */
 int
 ulp_process_read_state (struct ulp_process *p, struct ulp_runtime *st)
@@ -435,17 +423,23 @@ int
 ulp_process_read_state_at (struct ulp_process *p, struct ulp_runtime *st,
                            struct ulp_commit *page)
 {
-  const size_t header = offsetof (struct ulp_runtime, patches);
-  struct ulp_commit *c = page;
-  empty_state (st);
-  memset (c, 0, sizeof *c);
+  ulp_state_empty (st);
+  memset (page, 0, sizeof *page);
   if (!p->state)
     return 0;
-  if (ulp_process_read_commit (p, c) < 0)
+  if (ulp_process_read_commit (p, page) < 0)
     return -1;
   if (p->state_blank)
     return 0;
-  uint64_t copy = p->state + ULP_PAGE + c->active * ULP_COPY_SIZE;
+  return ulp_process_read_copy (p, page, st);
+}
+
+int
+ulp_process_read_copy (struct ulp_process *p, const struct ulp_commit *page,
+                       struct ulp_runtime *st)
+{
+  const size_t header = offsetof (struct ulp_runtime, patches);
+  uint64_t copy = p->state + ULP_PAGE + page->active * ULP_COPY_SIZE;
   if (ulp_process_read (p, copy, st, header) < 0)
     return -1;
   if (memcmp (st->magic, ULP_STATE_MAGIC, 8) != 0

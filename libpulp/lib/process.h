@@ -73,6 +73,9 @@ int ulp_process_read_state (struct ulp_process *p, struct ulp_runtime *st);
    a state mapping, or a blank one).  */
 int ulp_process_read_state_at (struct ulp_process *p, struct ulp_runtime *st,
                                struct ulp_commit *page);
+/* The copy of the state that PAGE (read from P's state mapping) names.  */
+int ulp_process_read_copy (struct ulp_process *p, const struct ulp_commit *page,
+                           struct ulp_runtime *st);
 int ulp_process_read_commit (struct ulp_process *p, struct ulp_commit *c);
 /* The parent whose memory P shares (a vfork child before it calls exec),
    or 0.  Writing to it would change code the parent's threads run.  */

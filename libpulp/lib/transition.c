@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "error.h"
 #include "resume.h"
 #include "seccomp.h"
@@ -57,6 +58,9 @@ struct ulp_thread
   int stop_event; /* PTRACE_EVENT_* of its stop, 0 for a signal */
   int64_t stopped_at;
   struct ulp_resume resume; /* what its system call needs when let go */
+  /* Its registers as read in this stop, while nothing changed them.  */
+  struct user_regs_struct regs;
+  int regs_known;
 };
 
 #define BACKOFF_NS 2000000LL
@@ -73,6 +77,9 @@ struct ulp_thread
    every child of the process.  */
 static sigset_t taken_signals;
 static int interrupted_by;
+/* A stop signal was pending when the loop last looked (once for each
+   batch of events).  */
+static int signal_waits;
 
 static int64_t
 now_ns (void)
@@ -114,14 +121,10 @@ fail_exec (struct ulp_job *job)
 static struct ulp_thread *
 add_thread (struct ulp_job *job, pid_t tid)
 {
-  if (job->nthreads == job->threads_cap) {
-    size_t cap = job->threads_cap ? job->threads_cap * 2 : 8;
-    struct ulp_thread *grown = realloc (job->threads, cap * sizeof *grown);
-    if (!grown)
-      return NULL;
-    job->threads = grown;
-    job->threads_cap = cap;
-  }
+  if (ulp_reserve (&job->threads, &job->threads_cap, job->nthreads,
+                   sizeof *job->threads)
+      < 0)
+    return NULL;
   struct ulp_thread *t = &job->threads[job->nthreads++];
   memset (t, 0, sizeof *t);
   t->tid = tid;
@@ -318,13 +321,23 @@ harmless_signal (pid_t tid, int sig)
    (orig_rax is still set: no handler has run) makes it again, with what
    was left of its timeout (resume.h).  A real signal keeps its EINTR: it
    is looked for last, to leave it the least time to come unseen.  */
+static int
+registers_of (struct ulp_thread *t, struct user_regs_struct *r)
+{
+  if (t->regs_known) {
+    *r = t->regs;
+    return 0;
+  }
+  return ptrace (PTRACE_GETREGS, t->tid, 0, r);
+}
+
 static void
 undo_stop_eintr (struct ulp_thread *t)
 {
   struct user_regs_struct r;
   if ((t->pending_sig && !harmless_signal (t->tid, t->pending_sig))
-      || ptrace (PTRACE_GETREGS, t->tid, 0, &r) != 0
-      || (long long)r.orig_rax < 0 || (long long)r.rax != -EINTR)
+      || registers_of (t, &r) != 0 || (long long)r.orig_rax < 0
+      || (long long)r.rax != -EINTR)
     return;
   if (ulp_resume_interrupted (&t->resume, t->tid, &r, t->stopped_at)
       && !signal_pending_for (t->tid))
@@ -335,6 +348,7 @@ static void
 resume (struct ulp_thread *t)
 {
   t->want_stop = 0;
+  t->regs_known = 0;
   if (t->gone || !t->stopped)
     return;
   undo_stop_eintr (t);
@@ -543,6 +557,9 @@ ulp_stop_move_threads (struct ulp_stop *stop)
       return ulp_fail ("cannot read registers of thread %d: %s", (int)tid,
                        strerror (errno));
     r.rip = stop->pcs[k];
+    struct ulp_thread *t = find_thread (stop->job, tid);
+    if (t)
+      t->regs_known = 0;
     if (ptrace (PTRACE_SETREGS, tid, 0, &r) != 0)
       return ulp_fail ("cannot move thread %d: %s", (int)tid, strerror (errno));
     stop->moved[k] = stop->pcs[k];
@@ -639,6 +656,8 @@ read_stopped_threads (struct ulp_job *job, struct ulp_stop *stop)
       continue;
     if (ptrace (PTRACE_GETREGS, job->threads[i].tid, 0, &r) != 0)
       return ulp_fail ("cannot read registers: %s", strerror (errno));
+    job->threads[i].regs = r;
+    job->threads[i].regs_known = 1;
     stop->tids[stop->npcs] = job->threads[i].tid;
     stop->pcs[stop->npcs] = stop->moved[stop->npcs] = r.rip;
     if (stop->caller < 0 && in_plain_stop (&job->threads[i]))
@@ -656,6 +675,9 @@ end_injection (struct ulp_job *job, struct ulp_stop *stop)
 {
   struct ulp_injector *in = &stop->injector;
   int rc = 0;
+  struct ulp_thread *caller = in->tid ? find_thread (job, in->tid) : NULL;
+  if (caller)
+    caller->regs_known = 0; /* it made calls: its registers are read anew */
   if (in->active && !in->lost && ulp_inject_end (in) < 0)
     rc = -1;
   if (in->lost || in->active) {
@@ -808,7 +830,7 @@ progress (struct ulp_job *job)
   switch (job->phase) {
   case STOP:
     /* With a stop signal pending, the loop takes it and lets them go.  */
-    if (!all_stopped (job) || stop_signal_pending ())
+    if (!all_stopped (job) || signal_waits)
       break;
     int64_t begin = now_ns ();
     int added = no_thread_unknown (job) ? 0 : seize_new_threads (job);
@@ -926,6 +948,7 @@ on_stop (struct ulp_job *job, struct ulp_thread *t, int status)
 {
   int sig = WSTOPSIG (status), event = status >> 16;
   t->stopped = 1;
+  t->regs_known = 0;
   t->stop_event = event;
   t->stopped_at = now_ns ();
   ulp_resume_stopped (&t->resume, t->tid);
@@ -1158,6 +1181,7 @@ run_loop (void *arg)
   while (unfinished (jobs, n)) {
     int status;
     pid_t tid;
+    signal_waits = stop_signal_pending ();
     while ((tid = waitpid (-1, &status, WNOHANG | __WALL)) > 0)
       on_event (jobs, n, &r->index, tid, status);
     if (tid < 0 && errno == ECHILD)

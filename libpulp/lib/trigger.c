@@ -3,9 +3,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "commit.h"
 #include "error.h"
 #include "load.h"
@@ -40,6 +42,12 @@ struct plan
   const char **revert_libs;
   size_t nrevert_libs;
   struct ulp_runtime *state; /* this thread's scratch (state_scratch) */
+  /* The state as planning read it (the used part), and the commit page's
+     generation and copy it was found through: a copy is never written
+     while the page names it, so the stop need not read it again.  */
+  void *seen;
+  uint64_t seen_generation;
+  uint32_t seen_active;
   int revert;
   int has_work;
 };
@@ -84,9 +92,10 @@ ulp_select_pids (const char *selector, pid_t **pids, size_t *n, int *strict)
   if (ulp_proc_pids (pids, n) < 0)
     return -1;
   size_t kept = 0;
+  pid_t self = getpid ();
   for (size_t i = 0; i < *n; i++) {
     char name[64];
-    if ((*pids)[i] == getpid ())
+    if ((*pids)[i] == self)
       continue;
     if (selector
         && (ulp_proc_name ((*pids)[i], name, sizeof name) < 0
@@ -289,6 +298,52 @@ state_scratch (void)
   return &scratch;
 }
 
+/* The used parts of a state, as (offset, length) pairs.  */
+static void
+used_parts (const struct ulp_runtime *st, size_t part[3][2])
+{
+  part[0][0] = 0;
+  part[0][1] = offsetof (struct ulp_runtime, loaded)
+               + st->nloaded * sizeof st->loaded[0];
+  part[1][0] = offsetof (struct ulp_runtime, patches);
+  part[1][1] = st->npatches * sizeof st->patches[0];
+  part[2][0] = offsetof (struct ulp_runtime, funcs);
+  part[2][1] = st->nfuncs * sizeof st->funcs[0];
+}
+
+static void
+remember_state (struct plan *plan, const struct ulp_commit *page)
+{
+  const char *st = (const char *)plan->state;
+  size_t part[3][2];
+  used_parts (plan->state, part);
+  if (!plan->proc.state || plan->proc.state_blank
+      || !(plan->seen = malloc (part[0][1] + part[1][1] + part[2][1])))
+    return;
+  char *out = plan->seen;
+  for (int i = 0; i < 3; out += part[i][1], i++)
+    memcpy (out, st + part[i][0], part[i][1]);
+  plan->seen_generation = page->generation;
+  plan->seen_active = page->active;
+}
+
+/* The state the commit page PAGE names, as planning saw it if it is the
+   same (no read), else as it is now.  */
+static int
+state_now (struct plan *plan, const struct ulp_commit *page)
+{
+  if (!plan->seen || page->generation != plan->seen_generation
+      || page->active != plan->seen_active)
+    return ulp_process_read_copy (&plan->proc, page, plan->state);
+  char *st = (char *)plan->state;
+  const char *in = plan->seen;
+  size_t part[3][2];
+  used_parts ((const struct ulp_runtime *)in, part);
+  for (int i = 0; i < 3; in += part[i][1], i++)
+    memcpy (st + part[i][0], in, part[i][1]);
+  return 0;
+}
+
 static int
 plan_process (struct plan *plan, struct ulp_container *containers, size_t n,
               const struct ulp_trigger_options *o)
@@ -302,8 +357,10 @@ plan_process (struct plan *plan, struct ulp_container *containers, size_t n,
       || !plan->revert_libs)
     return ulp_fail ("out of memory");
   plan->revert = o->revert;
-  if (ulp_process_read_state (&plan->proc, plan->state) < 0)
+  struct ulp_commit page;
+  if (ulp_process_read_state_at (&plan->proc, plan->state, &page) < 0)
     return -1;
+  remember_state (plan, &page);
   plan_revert_all (plan, containers, n, o);
   for (size_t i = 0; i < n; i++)
     if (plan_container (plan, &containers[i], o) < 0)
@@ -394,10 +451,6 @@ add_patch (struct plan *plan, struct ulp_runtime *st, size_t i,
       pf->new_addr = plan->load_bases[i] + c->meta.funcs[f].new_offset;
       rc = add_affected (addrs, n, pf->old_addr);
     }
-  if (rc == 0 && !ulp_load_matches (&plan->proc, c, plan->load_bases[i]))
-    rc = ulp_fail ("the process has other code mapped for %s than the "
-                   "container",
-                   c->label);
   if (rc == 0)
     rc = ulp_state_add (st, c->meta.id, c->origin, c->meta.target,
                         plan->load_bases[i], funcs, nfuncs,
@@ -416,12 +469,15 @@ add_patches (struct plan *plan, struct ulp_runtime *st, uint64_t **addrs,
   return 0;
 }
 
-/* Maps the containers to apply (or finds them mapped already).  */
+/* Maps the containers to apply, or finds them mapped already: only a new
+   mapping needs a thread to make system calls.  */
 static int
 load_containers (struct plan *plan, struct ulp_runtime *st,
                  struct ulp_stop *stop)
 {
   for (size_t i = 0; i < plan->napply; i++) {
+    if (ulp_load_find (&plan->proc, st, plan->apply[i], &plan->load_bases[i]))
+      continue;
     struct ulp_injector *in = ulp_stop_injector (stop);
     if (!in
         || ulp_load_container (in, &plan->proc, st, plan->apply[i],
@@ -442,6 +498,19 @@ ensure_state_mapping (struct plan *plan, struct ulp_stop *stop, uint64_t near)
   return in ? ulp_load_state (in, &plan->proc, near) : -1;
 }
 
+/* The state of the stopped process, and its commit page.  */
+static int
+read_state (struct plan *plan, struct ulp_commit *page)
+{
+  ulp_state_empty (plan->state);
+  memset (page, 0, sizeof *page);
+  if (!plan->proc.state)
+    return 0;
+  if (ulp_process_read_commit (&plan->proc, page) < 0)
+    return -1;
+  return plan->proc.state_blank ? 0 : state_now (plan, page);
+}
+
 /* Called with every thread stopped: re-reads the state (the earlier read
    was only for planning), maps what the new state needs, derives it and
    makes the code match (commit.h).  */
@@ -454,8 +523,7 @@ write_patches (struct ulp_job *job, struct ulp_stop *stop)
   uint64_t *addrs = NULL;
   size_t naddrs = 0;
   enum ulp_stop_result rc = ULP_STOP_FAILED;
-  if (ulp_process_read_state_at (&plan->proc, st, &page) == 0
-      && load_containers (plan, st, stop) == 0
+  if (read_state (plan, &page) == 0 && load_containers (plan, st, stop) == 0
       && remove_patches (plan, st, &addrs, &naddrs) == 0
       && add_patches (plan, st, &addrs, &naddrs) == 0) {
     /* A page read before the state mapping was made or set up is not its
@@ -502,10 +570,8 @@ static int
 add_result (struct ulp_results *r, struct plan *plan, const struct item *it,
             const struct ulp_trigger_options *o, const struct ulp_job *job)
 {
-  struct ulp_result *grown = realloc (r->v, (r->n + 1) * sizeof *grown);
-  if (!grown)
+  if (ulp_reserve (&r->v, &r->cap, r->n, sizeof *r->v) < 0)
     return ulp_fail ("out of memory");
-  r->v = grown;
   struct ulp_result *res = &r->v[r->n++];
   memset (res, 0, sizeof *res);
   res->pid = plan->proc.pid;
@@ -548,7 +614,7 @@ ulp_results_free (struct ulp_results *r)
 {
   free (r->v);
   r->v = NULL;
-  r->n = 0;
+  r->n = r->cap = 0;
 }
 
 static void
@@ -578,6 +644,7 @@ free_plan (struct plan *plan)
   free (plan->apply_copies);
   free (plan->load_bases);
   free (plan->revert_libs);
+  free (plan->seen);
   ulp_process_close (&plan->proc);
 }
 
@@ -701,6 +768,21 @@ build_plans (struct ulp_container *containers, size_t n,
   return 0;
 }
 
+/* Each process taking part keeps its /proc/PID/mem open from planning to
+   release (which ties it to the program planned for): a host with more
+   such processes than the usual soft limit of 1024 files must not see
+   them skipped for "Too many open files".  */
+static void
+allow_open_files (void)
+{
+  struct rlimit files;
+  if (getrlimit (RLIMIT_NOFILE, &files) == 0
+      && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit (RLIMIT_NOFILE, &files);
+  }
+}
+
 static int
 reverts_only (const struct ulp_trigger_options *o, size_t n)
 {
@@ -716,6 +798,7 @@ ulp_trigger (struct ulp_container *containers, size_t n,
   int strict, rc = 0;
   struct ulp_policy policy; /* the admin's exclusions */
   memset (results, 0, sizeof *results);
+  allow_open_files ();
   if (ulp_policy_read (&policy) < 0) {
     /* Going back to the original code never waits on a policy fix.  */
     if (!reverts_only (o, n))

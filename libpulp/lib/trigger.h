@@ -54,7 +54,7 @@ struct ulp_result
 struct ulp_results
 {
   struct ulp_result *v;
-  size_t n;
+  size_t n, cap;
 };
 
 struct ulp_trigger_summary
