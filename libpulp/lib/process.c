@@ -7,6 +7,7 @@
 #include <sys/sysmacros.h>
 #include <linux/kcmp.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "array.h"
@@ -333,6 +334,14 @@ ulp_process_code_cave (struct ulp_process *p, size_t len)
   return 0;
 }
 
+static int memory_fd (struct ulp_process *p);
+
+int
+ulp_process_tie (struct ulp_process *p)
+{
+  return memory_fd (p) < 0 ? -1 : 0;
+}
+
 static int
 memory_fd (struct ulp_process *p)
 {
@@ -396,19 +405,89 @@ all_zero (const void *bytes, size_t len)
   return 1;
 }
 
+static int
+check_commit (struct ulp_process *p, const struct ulp_commit *c)
+{
+  if (memcmp (c->magic, ULP_COMMIT_MAGIC, 8) != 0
+      || c->version != ULP_STATE_VERSION || c->active > 1
+      || c->self != p->state)
+    return ulp_fail ("the ulp state mapping is unrecognised or corrupt");
+  return 0;
+}
+
+static int
+check_copy (const struct ulp_runtime *st)
+{
+  if (memcmp (st->magic, ULP_STATE_MAGIC, 8) != 0
+      || st->version != ULP_STATE_VERSION || st->npatches > ULP_MAX_PATCHES
+      || st->nfuncs > ULP_MAX_FUNCS || st->nloaded > ULP_MAX_PATCHES)
+    return ulp_fail ("the ulp state mapping is unrecognised or corrupt");
+  return 0;
+}
+
 int
 ulp_process_read_commit (struct ulp_process *p, struct ulp_commit *c)
 {
   if (ulp_process_read (p, p->state, c, sizeof *c) < 0)
     return -1;
   p->state_blank = all_zero (c, sizeof *c);
-  if (p->state_blank)
-    return 0;
-  if (memcmp (c->magic, ULP_COMMIT_MAGIC, 8) != 0
-      || c->version != ULP_STATE_VERSION || c->active > 1
-      || c->self != p->state)
-    return ulp_fail ("the ulp state mapping is unrecognised or corrupt");
+  return p->state_blank ? 0 : check_commit (p, c);
+}
+
+/* Reads the N ranges of P's memory at FROM into TO in one system call.  */
+static int
+read_ranges (struct ulp_process *p, const uint64_t *from,
+             const struct iovec *to, size_t n)
+{
+  struct iovec remote[4];
+  ssize_t want = 0;
+  for (size_t i = 0; i < n; i++) {
+    remote[i].iov_base = (void *)(uintptr_t)from[i];
+    remote[i].iov_len = to[i].iov_len;
+    want += (ssize_t)to[i].iov_len;
+  }
+  ssize_t got = process_vm_readv (p->pid, to, n, remote, n, 0);
+  if (got != want)
+    return ulp_fail ("cannot read process memory at 0x%llx: %s",
+                     (unsigned long long)from[0],
+                     got < 0 ? strerror (errno) : "short transfer");
   return 0;
+}
+
+int
+ulp_process_peek_state (struct ulp_process *p, struct ulp_runtime *st,
+                        struct ulp_commit *page)
+{
+  const size_t head = offsetof (struct ulp_runtime, patches);
+  const size_t page_head = offsetof (struct ulp_commit, slots);
+  static _Thread_local char other[offsetof (struct ulp_runtime, patches)];
+  ulp_state_empty (st);
+  memset (page, 0, sizeof *page);
+  if (!p->state)
+    return 0;
+  uint64_t copies = p->state + ULP_PAGE;
+  uint64_t from[3] = { p->state, copies, copies + ULP_COPY_SIZE };
+  struct iovec to[3] = { { page, page_head }, { st, head }, { other, head } };
+  if (read_ranges (p, from, to, 3) < 0)
+    return -1;
+  p->state_blank = all_zero (page, page_head);
+  if (p->state_blank) {
+    ulp_state_empty (st);
+    return 0;
+  }
+  if (check_commit (p, page) < 0)
+    return -1;
+  if (page->active == 1)
+    memcpy (st, other, head);
+  if (check_copy (st) < 0)
+    return -1;
+  uint64_t copy = copies + page->active * ULP_COPY_SIZE;
+  uint64_t used_from[2]
+      = { copy + head, copy + offsetof (struct ulp_runtime, funcs) };
+  struct iovec used[2]
+      = { { st->patches, st->npatches * sizeof st->patches[0] },
+          { st->funcs, st->nfuncs * sizeof st->funcs[0] } };
+  return read_ranges (p, used_from, used, 2);
 }
 
 /* The copy the commit page names; an empty state without the mapping.  */
@@ -440,12 +519,8 @@ ulp_process_read_copy (struct ulp_process *p, const struct ulp_commit *page,
 {
   const size_t header = offsetof (struct ulp_runtime, patches);
   uint64_t copy = p->state + ULP_PAGE + page->active * ULP_COPY_SIZE;
-  if (ulp_process_read (p, copy, st, header) < 0)
+  if (ulp_process_read (p, copy, st, header) < 0 || check_copy (st) < 0)
     return -1;
-  if (memcmp (st->magic, ULP_STATE_MAGIC, 8) != 0
-      || st->version != ULP_STATE_VERSION || st->npatches > ULP_MAX_PATCHES
-      || st->nfuncs > ULP_MAX_FUNCS || st->nloaded > ULP_MAX_PATCHES)
-    return ulp_fail ("the ulp state mapping is unrecognised or corrupt");
   if (ulp_process_read (p, copy + header, st->patches,
                         st->npatches * sizeof st->patches[0])
           < 0

@@ -73,6 +73,14 @@ int ulp_process_read_state (struct ulp_process *p, struct ulp_runtime *st);
    a state mapping, or a blank one).  */
 int ulp_process_read_state_at (struct ulp_process *p, struct ulp_runtime *st,
                                struct ulp_commit *page);
+/* Planning's read of the state, and the commit page's header (its slots
+   are not read): in two system calls rather than four.  Call
+   ulp_process_tie first.  */
+int ulp_process_peek_state (struct ulp_process *p, struct ulp_runtime *st,
+                            struct ulp_commit *page);
+/* Opens P's /proc/PID/mem, which ties every later access through it to
+   the program P runs now (after an exec it reads nothing).  */
+int ulp_process_tie (struct ulp_process *p);
 /* The copy of the state that PAGE (read from P's state mapping) names.  */
 int ulp_process_read_copy (struct ulp_process *p, const struct ulp_commit *page,
                            struct ulp_runtime *st);

@@ -358,7 +358,8 @@ plan_process (struct plan *plan, struct ulp_container *containers, size_t n,
     return ulp_fail ("out of memory");
   plan->revert = o->revert;
   struct ulp_commit page;
-  if (ulp_process_read_state_at (&plan->proc, plan->state, &page) < 0)
+  if (ulp_process_tie (&plan->proc) < 0
+      || ulp_process_peek_state (&plan->proc, plan->state, &page) < 0)
     return -1;
   remember_state (plan, &page);
   plan_revert_all (plan, containers, n, o);
