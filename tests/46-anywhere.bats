@@ -98,3 +98,55 @@ make_root() {
     wait_for_output "out$i" "patch A"
   done
 }
+
+@test "a container calling an IFUNC that libc never calls itself (strstr): its address is the one the program bound" {
+  # strstr has no IRELATIVE slot in Debian 12's libc; the program's own
+  # GOT slot, bound at its first call, holds what the resolver chose.
+  cat >"$W/uses_strstr.c" <<'C'
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+const char *demo_message (void);
+const char *volatile haystack = "a needle here";
+int main (int argc, char **argv) {
+  (void)argc;
+  if (!strstr (haystack, "needle"))
+    return 1;
+  for (;;) {
+    FILE *f = fopen (argv[1], "w");
+    fprintf (f, "%s\n", demo_message ());
+    fclose (f);
+    usleep (10000);
+  }
+}
+C
+  cat >"$W/patch_strstr.c" <<'C'
+#include <string.h>
+const char *volatile patch_text = "patched by strstr";
+const char *demo_message_strstr (void) {
+  return strstr (patch_text, "by str") ? "patched strstr" : "strstr failed";
+}
+C
+  gcc -O2 -o "$W/uses_strstr" "$W/uses_strstr.c" -L"$LIB" -l:libdemo.so.1
+  gcc -O2 -fPIC -shared -o "$W/s.so" "$W/patch_strstr.c"
+  readelf --dyn-syms -W "$W/s.so" | grep -q ' strstr@GLIBC' || fail "no strstr import"
+  printf '%s\n@%s\ndemo_message:demo_message_strstr\n' "$W/s.so" "$LIB/libdemo.so.1" >"$W/s.dsc"
+  "$ULP" packer "$W/s.dsc" >/dev/null
+  LD_LIBRARY_PATH=$LIB "$W/uses_strstr" "$W/out.out" &
+  LAST=$!
+  PIDS+=("$LAST")
+  wait_for_output out "original"
+  run "$ULP" trigger -p "$LAST" "$W/s.so"
+  assert_success
+  wait_for_output out "patched strstr"
+  assert_alive "$LAST"
+  # A program that never bound strstr: refused with the reason, untouched.
+  NORUNTIME=1 start_target demo_loop "$LIB" "$W/plain.out"
+  wait_for_output plain "original"
+  run "$ULP" trigger -p "$LAST" "$W/s.so"
+  assert_failure
+  assert_line --regexp "strstr in /[^ ]*/libc\.so\.6 is an IFUNC that neither the library itself nor any object the process has bound it for calls"
+  : >"$W/plain.out"
+  wait_for_output plain "original"
+  assert_alive "$LAST"
+}

@@ -1056,3 +1056,40 @@ ulp_elf_ifunc_slot (struct ulp_elf *e, uint64_t resolver, uint64_t *slot)
   *slot = t->v[lo].slot;
   return 0;
 }
+
+struct import_search
+{
+  struct ulp_elf *e;
+  const char *name, *version;
+  uint64_t slot;
+  int found;
+};
+
+static int
+is_import_of (void *ctx, const struct ulp_elf_reloc *r)
+{
+  struct import_search *q = ctx;
+  struct ulp_elf_symbol sym;
+  if ((r->type != R_X86_64_GLOB_DAT && r->type != R_X86_64_JUMP_SLOT
+       && r->type != R_X86_64_64)
+      || r->addend != 0 || !r->symbol
+      || ulp_elf_dynamic_symbol_at (q->e, r->symbol, &sym) != 0
+      || sym.shndx != SHN_UNDEF || strcmp (sym.name, q->name) != 0
+      || (q->version && (!sym.version || strcmp (sym.version, q->version))))
+    return 0;
+  q->slot = r->offset;
+  q->found = 1;
+  return 1;
+}
+
+int
+ulp_elf_import_slot (struct ulp_elf *e, const char *name, const char *version,
+                     uint64_t *slot)
+{
+  struct import_search q = { e, name, version, 0, 0 };
+  if (ulp_elf_each_dynamic_reloc (e, is_import_of, &q) < 0)
+    return -1;
+  if (q.found)
+    *slot = q.slot;
+  return !q.found;
+}

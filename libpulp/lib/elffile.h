@@ -130,6 +130,11 @@ int ulp_elf_exec_extent (struct ulp_elf *e, uint64_t *first_vaddr,
    symbol with that value.  Built into a table on first use.  0 with *SLOT
    set, 1 when there is none, -1 error.  */
 int ulp_elf_ifunc_slot (struct ulp_elf *e, uint64_t resolver, uint64_t *slot);
+/* Where E keeps the address of NAME (of VERSION, when not NULL), which it
+   imports: the r_offset of a GLOB_DAT, JUMP_SLOT or 64 relocation against
+   it.  0 with *SLOT set, 1 when E does not import it, -1 error.  */
+int ulp_elf_import_slot (struct ulp_elf *e, const char *name,
+                         const char *version, uint64_t *slot);
 
 struct ulp_new_section
 {

@@ -538,20 +538,61 @@ load_bias (const struct ulp_mapping *m, const struct elf_facts *f)
   return m->start - (f->first_vaddr & ~(uint64_t)(ULP_PAGE - 1));
 }
 
+/* Whether ADDR lies in executable code of the object mapped by M.  */
+static int
+in_code_of (const struct ulp_process *p, const struct ulp_mapping *m,
+            uint64_t addr)
+{
+  const struct ulp_mapping *at = mapping_at (p, addr);
+  return at && at->perms[2] == 'x' && at->inode == m->inode
+         && at->dev_major == m->dev_major && at->dev_minor == m->dev_minor;
+}
+
+/* What another object of the process that imports NAME (VERSION) found
+   for it: its GOT slot, once bound, holds the IFUNC's choice.  A slot not
+   yet bound (lazy binding) points into the importer's own PLT and is
+   passed over.  */
+static int
+ifunc_seen_by_importers (struct ulp_process *p, const struct ulp_mapping *def,
+                         const char *name, const char *version, uint64_t *value)
+{
+  for (size_t i = 0; i < p->maps.n; i++) {
+    const struct ulp_mapping *m = &p->maps.v[i];
+    const struct elf_facts *f;
+    uint64_t slot, bound;
+    if (!is_object_file (m) || m == def || !(f = facts_for (p->pid, m))
+        || !f->ok || !f->elf
+        || ulp_elf_import_slot (f->elf, name, version, &slot) != 0
+        || ulp_process_read (p, load_bias (m, f) + slot, &bound, sizeof bound)
+               < 0)
+      continue;
+    if (in_code_of (p, def, bound)) {
+      *value = bound;
+      return 0;
+    }
+  }
+  ulp_clear_error ();
+  return 1;
+}
+
 /* An IFUNC's address is what its resolver chose for this process: the
    object's own GOT slot for it (an IRELATIVE relocation that the dynamic
-   linker resolved at start-up) holds it.  */
+   linker resolved at start-up) holds it, else the slot of another object
+   that imports it.  */
 static int
 ifunc_value (struct ulp_process *p, const struct ulp_mapping *m,
-             const struct elf_facts *f, const char *name, uint64_t resolver,
-             uint64_t *value)
+             const struct elf_facts *f, const char *name, const char *version,
+             uint64_t resolver, uint64_t *value)
 {
   uint64_t slot;
-  if (ulp_elf_ifunc_slot (f->elf, resolver, &slot) != 0)
-    return ulp_fail ("%s in %s is an IFUNC that the library never calls "
-                     "itself: its address in the process is unknown",
-                     name, m->path);
-  return ulp_process_read (p, load_bias (m, f) + slot, value, sizeof *value);
+  if (ulp_elf_ifunc_slot (f->elf, resolver, &slot) == 0)
+    return ulp_process_read (p, load_bias (m, f) + slot, value, sizeof *value);
+  if (ifunc_seen_by_importers (p, m, name, version, value) == 0)
+    return 0;
+  return ulp_fail ("%s in %s is an IFUNC that neither the library itself "
+                   "nor any object the process has bound it for calls: its "
+                   "address in the process is unknown",
+                   name, m->path);
 }
 
 static int
@@ -567,7 +608,7 @@ symbol_in (struct ulp_process *p, const struct ulp_mapping *m, const char *name,
   if (rc != 0)
     return rc;
   if (ifunc)
-    return ifunc_value (p, m, f, name, v, value);
+    return ifunc_value (p, m, f, name, version, v, value);
   *value = load_bias (m, f) + v;
   return 0;
 }
