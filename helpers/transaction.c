@@ -192,17 +192,16 @@ read_catalogs (struct transaction *t)
 static int
 interrupted_status (void)
 {
-  int sig = ulp_transition_interrupted ();
   char text[200];
-  if (!sig)
-    return 0;
-  snprintf (text, sizeof text,
-            "interrupted by %s: the step under way was finished or rolled "
-            "back, every thread released",
-            ulp_transition_signal_name (sig));
-  printf ("W%s\n", text);
-  syslog (LOG_WARNING, "%s", text);
-  return 128 + sig;
+  int status = ulp_transition_exit_status (
+      ": the step under way was finished or rolled back, every thread "
+      "released",
+      text, sizeof text);
+  if (status) {
+    printf ("W%s\n", text);
+    syslog (LOG_WARNING, "%s", text);
+  }
+  return status;
 }
 
 int

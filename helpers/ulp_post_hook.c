@@ -155,16 +155,14 @@ deliver (const struct request *r)
 static int
 interrupted_status (const struct request *r)
 {
-  int sig = ulp_transition_interrupted ();
   char text[200];
-  if (!sig)
-    return 0;
-  snprintf (text, sizeof text,
-            "interrupted by %s: the processes not reported SUCCESS keep "
-            "what they had, every thread released",
-            ulp_transition_signal_name (sig));
-  note (r, text);
-  return 128 + sig;
+  int status = ulp_transition_exit_status (
+      ": the processes not reported SUCCESS keep what they had, every "
+      "thread released",
+      text, sizeof text);
+  if (status)
+    note (r, text);
+  return status;
 }
 
 int

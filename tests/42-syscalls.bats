@@ -107,19 +107,11 @@ status_field() {
 # libdemo.so.1, so that no trigger of another test stops it.  The bounds
 # are wide: correctness, not precision.
 
-need_timed_target() {
-  [ -e "$FIX/timed_target" ] && return 0
-  (
-    flock 9
-    make -s -C "$FIXSRC" OUT="$FIX" "$FIX/timed_target" >&2
-  ) 9>"$FIX/.fixtures.lock"
-}
-
 # start_timed: a timed_target (ctl name tt, pid $TPID) and $W/p1.so, a
 # patch of its library.
 start_timed() {
   local lib
-  need_timed_target || fail "cannot build timed_target"
+  need_fixtures timed_target || fail "cannot build timed_target"
   lib=$(unique_lib) || fail "cannot build a private libdemo.so.1"
   pack p1 patch1 "$lib"
   start_ctl_target tt timed_target "$lib" "$W/tt.ctl" "$W/tt.ack"

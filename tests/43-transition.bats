@@ -7,67 +7,7 @@
 # Timings are correctness bounds with wide margins, not benchmarks.
 load helpers
 
-TR_PROGS=(vforker dstate exec_thread seccomp_kill)
-
-setup_file() {
-  local f missing=()
-  for f in "${TR_PROGS[@]}"; do
-    [ -e "$FIX/$f" ] || missing+=("$FIX/$f")
-  done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  (
-    flock 9
-    make -s -C "$FIXSRC" OUT="$FIX" "${missing[@]}" >&2
-  ) 9>"$FIX/.fixtures.lock"
-}
-
-ms_now() { date +%s%3N; }
-
-# field NAME KEY: the value of KEY= in $W/NAME.out
-field() {
-  sed -n "s/.* $2=\\([0-9]*\\).*/\\1/p" "$W/$1.out"
-}
-
-# wait_for_dstate PID: until a thread of PID sleeps uninterruptibly
-wait_for_dstate() {
-  for _ in $(seq 1000); do
-    grep -qs '^State:.*D' /proc/"$1"/task/*/status && return 0
-    sleep 0.01
-  done
-  fail "no thread of $1 ever went into D state"
-}
-
-# no_dstate PID: waits until no thread of PID sleeps uninterruptibly
-no_dstate() {
-  for _ in $(seq 1000); do
-    grep -qs '^State:.*D' /proc/"$1"/task/*/status || return 0
-    sleep 0.01
-  done
-  fail "a thread of $1 stayed in D state"
-}
-
-# not_traced PID: no thread of PID is traced (or held) by anyone
-not_traced() {
-  local t
-  for t in /proc/"$1"/task/*; do
-    grep -q '^TracerPid:[[:space:]]*0$' "$t/status" ||
-      fail "thread ${t##*/} is still traced: $(grep TracerPid "$t/status")"
-    case $(awk '{print $3}' "$t/stat") in
-    t | T) fail "thread ${t##*/} is stopped" ;;
-    esac
-  done
-}
-
-# runs_on NAME: the main thread's count in $W/NAME.out still goes up
-runs_on() {
-  local before
-  before=$(field "$1" count)
-  for _ in $(seq 500); do
-    [ "$(field "$1" count)" -gt "$before" ] 2>/dev/null && return 0
-    sleep 0.01
-  done
-  fail "the main thread stopped counting at $before"
-}
+setup_file() { need_fixtures vforker dstate exec_thread seccomp_kill; }
 
 # timed_trigger ARGS...: runs ulp trigger (bounded by 60 s, so that a
 # regression fails instead of hanging the suite); $ELAPSED gets the time it

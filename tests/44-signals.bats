@@ -12,36 +12,7 @@
 load helpers
 source "$BATS_TEST_DIRNAME/rpm/env.sh"
 
-setup_file() {
-  [ -e "$FIX/vforker" ] && [ -e "$FIX/dstate" ] && return 0
-  (
-    flock 9
-    make -s -C "$FIXSRC" OUT="$FIX" "$FIX/vforker" "$FIX/dstate" >&2
-  ) 9>"$FIX/.fixtures.lock"
-}
-
-ms_now() { date +%s%3N; }
-
-# field NAME KEY: the value of KEY= in $W/NAME.out
-field() {
-  sed -n "s/.* $2=\\([0-9]*\\).*/\\1/p" "$W/$1.out"
-}
-
-wait_for_dstate() { # PID: until a thread of PID sleeps uninterruptibly
-  for _ in $(seq 1000); do
-    grep -qs '^State:.*D' /proc/"$1"/task/*/status && return 0
-    sleep 0.01
-  done
-  fail "no thread of $1 ever went into D state"
-}
-
-no_dstate() { # PID: until no thread of PID sleeps uninterruptibly
-  for _ in $(seq 1500); do
-    grep -qs '^State:.*D' /proc/"$1"/task/*/status || return 0
-    sleep 0.01
-  done
-  fail "a thread of $1 stayed in D state"
-}
+setup_file() { need_fixtures vforker dstate; }
 
 # traced_by PID TRACER: until a thread of PID is traced by a thread of
 # process TRACER
@@ -54,28 +25,6 @@ traced_by() {
     sleep 0.01
   done
   fail "process $2 never traced $1"
-}
-
-# not_traced PID: no thread of PID is traced, nor stopped
-not_traced() {
-  local t
-  for t in /proc/"$1"/task/*; do
-    grep -q '^TracerPid:[[:space:]]*0$' "$t/status" ||
-      fail "thread ${t##*/} is still traced: $(grep TracerPid "$t/status")"
-    case $(awk '{print $3}' "$t/stat") in
-    t | T) fail "thread ${t##*/} is stopped" ;;
-    esac
-  done
-}
-
-runs_on() { # NAME: the main thread's count in $W/NAME.out still goes up
-  local before
-  before=$(field "$1" count)
-  for _ in $(seq 500); do
-    [ "$(field "$1" count)" -gt "$before" ] 2>/dev/null && return 0
-    sleep 0.01
-  done
-  fail "the main thread stopped counting at $before"
 }
 
 # gone PID SECONDS: until PID has exited (a zombie counts: its parent may

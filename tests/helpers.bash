@@ -391,3 +391,66 @@ else:
     sys.exit(f"no section {sys.argv[2]}")
 PY
 }
+
+# need_fixtures PROGRAM...: builds the fixtures of tests/targets not built
+# yet (make fixtures builds them all; a test file run alone needs this).
+need_fixtures() {
+  local f missing=()
+  for f in "$@"; do
+    [ -e "$FIX/$f" ] || missing+=("$FIX/$f")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  (
+    flock 9
+    make -s -C "$FIXSRC" OUT="$FIX" "${missing[@]}" >&2
+  ) 9>"$FIX/.fixtures.lock"
+}
+
+ms_now() { date +%s%3N; }
+
+# field NAME KEY: the value of KEY= in $W/NAME.out (targets writing
+# "MESSAGE count=N maxgap=MS", tests/targets/tr_loop.h)
+field() {
+  sed -n "s/.* $2=\\([0-9]*\\).*/\\1/p" "$W/$1.out"
+}
+
+# runs_on NAME: the main thread's count in $W/NAME.out still goes up
+runs_on() {
+  local before
+  before=$(field "$1" count)
+  for _ in $(seq 500); do
+    [ "$(field "$1" count)" -gt "$before" ] 2>/dev/null && return 0
+    sleep 0.01
+  done
+  fail "the main thread stopped counting at $before"
+}
+
+# wait_for_dstate PID: until a thread of PID sleeps uninterruptibly
+wait_for_dstate() {
+  for _ in $(seq 1000); do
+    grep -qs '^State:.*D' /proc/"$1"/task/*/status && return 0
+    sleep 0.01
+  done
+  fail "no thread of $1 ever went into D state"
+}
+
+# no_dstate PID: until no thread of PID sleeps uninterruptibly
+no_dstate() {
+  for _ in $(seq 1500); do
+    grep -qs '^State:.*D' /proc/"$1"/task/*/status || return 0
+    sleep 0.01
+  done
+  fail "a thread of $1 stayed in D state"
+}
+
+# not_traced PID: no thread of PID is traced (or held) by anyone
+not_traced() {
+  local t
+  for t in /proc/"$1"/task/*; do
+    grep -q '^TracerPid:[[:space:]]*0$' "$t/status" ||
+      fail "thread ${t##*/} is still traced: $(grep TracerPid "$t/status")"
+    case $(awk '{print $3}' "$t/stat") in
+    t | T) fail "thread ${t##*/} is stopped" ;;
+    esac
+  done
+}

@@ -79,7 +79,8 @@ add_load (struct ulp_image *img, const char *name,
   return 0;
 }
 
-/* Records every PT_LOAD, and PT_GNU_RELRO into RELRO (memsz 0: none).  */
+/* Records every PT_LOAD, PT_GNU_RELRO into RELRO (memsz 0: none), and
+   whether there is a PT_TLS.  */
 static int
 read_segments (struct ulp_image *img, const char *name,
                struct ulp_elf_segment *relro)
@@ -92,6 +93,7 @@ read_segments (struct ulp_image *img, const char *name,
     struct ulp_elf_segment s;
     if (ulp_elf_segment (img->elf, i, &s) < 0)
       return -1;
+    img->tls_segment |= s.type == PT_TLS;
     if (s.type == PT_GNU_RELRO)
       *relro = s;
     else if (s.type == PT_LOAD && s.memsz > 0 && add_load (img, name, &s) < 0)
@@ -476,30 +478,11 @@ note_relocation_fact (void *ctx, const struct ulp_elf_reloc *r)
 }
 
 static int
-has_tls_segment (struct ulp_image *img, int *found)
-{
-  size_t n;
-  *found = 0;
-  if (ulp_elf_segment_count (img->elf, &n) < 0)
-    return -1;
-  for (size_t i = 0; i < n; i++) {
-    struct ulp_elf_segment s;
-    if (ulp_elf_segment (img->elf, i, &s) < 0)
-      return -1;
-    *found |= s.type == PT_TLS;
-  }
-  return 0;
-}
-
-static int
 refuse_thread_locals (struct ulp_image *img, const char *name,
                       const struct dynamic_facts *d,
                       const struct relocation_facts *r)
 {
-  int tls_segment;
-  if (has_tls_segment (img, &tls_segment) < 0)
-    return -1;
-  if (tls_segment || d->static_tls || r->tls)
+  if (img->tls_segment || d->static_tls || r->tls)
     return ulp_fail ("%s: container uses thread-local variables, which live "
                      "patches cannot provide",
                      name);

@@ -41,6 +41,7 @@ struct ulp_image
   size_t len;
   struct ulp_image_load load[ULP_IMAGE_MAX_SEGMENTS];
   size_t nload;
+  int tls_segment; /* it has a PT_TLS */
 };
 
 /* Parses IMAGE (LEN bytes, must outlive IMG) as a container; NAME is used

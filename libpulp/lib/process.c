@@ -495,22 +495,7 @@ int
 ulp_process_read_state (struct ulp_process *p, struct ulp_runtime *st)
 {
   struct ulp_commit c;
-  return ulp_process_read_state_at (p, st, &c);
-}
-
-int
-ulp_process_read_state_at (struct ulp_process *p, struct ulp_runtime *st,
-                           struct ulp_commit *page)
-{
-  ulp_state_empty (st);
-  memset (page, 0, sizeof *page);
-  if (!p->state)
-    return 0;
-  if (ulp_process_read_commit (p, page) < 0)
-    return -1;
-  if (p->state_blank)
-    return 0;
-  return ulp_process_read_copy (p, page, st);
+  return ulp_process_peek_state (p, st, &c);
 }
 
 int

@@ -69,13 +69,8 @@ int ulp_process_write (struct ulp_process *p, uint64_t addr, const void *buf,
 /* Reads the state: header, the used part of the tables (an empty state
    when the process was never patched).  */
 int ulp_process_read_state (struct ulp_process *p, struct ulp_runtime *st);
-/* The same, and the commit page it was found through (all zero without
-   a state mapping, or a blank one).  */
-int ulp_process_read_state_at (struct ulp_process *p, struct ulp_runtime *st,
-                               struct ulp_commit *page);
-/* Planning's read of the state, and the commit page's header (its slots
-   are not read): in two system calls rather than four.  Call
-   ulp_process_tie first.  */
+/* The same, and the commit page's header (its slots are not read), in
+   two system calls.  A trigger calls ulp_process_tie first.  */
 int ulp_process_peek_state (struct ulp_process *p, struct ulp_runtime *st,
                             struct ulp_commit *page);
 /* Opens P's /proc/PID/mem, which ties every later access through it to

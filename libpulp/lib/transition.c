@@ -773,6 +773,18 @@ ulp_transition_interrupted (void)
   return interrupted_by;
 }
 
+int
+ulp_transition_exit_status (const char *tail, char *why, size_t size)
+{
+  int sig = interrupted_by;
+  why[0] = '\0';
+  if (!sig)
+    return 0;
+  snprintf (why, size, "interrupted by %s%s", ulp_transition_signal_name (sig),
+            tail);
+  return 128 + sig;
+}
+
 /* Those of SIGINT, SIGTERM and SIGHUP whose action is the default (ending
    the process): an ignored or handled one is none of the run's business. */
 static void

@@ -124,6 +124,10 @@ int ulp_transition_run (struct ulp_job *jobs, size_t n,
    process to stop: from then on every run fails its jobs at once, with
    the same reason, and starts no stop.  */
 int ulp_transition_interrupted (void);
+/* After a run: with a stop signal, "interrupted by SIGTERM" followed by
+   TAIL in WHY, and the status a shell gives a command that signal ended
+   (128 + N); 0, WHY empty, without one.  */
+int ulp_transition_exit_status (const char *tail, char *why, size_t size);
 /* "SIGINT", "SIGTERM", "SIGHUP", or "a signal".  */
 const char *ulp_transition_signal_name (int sig);
 void ulp_job_free (struct ulp_job *job);

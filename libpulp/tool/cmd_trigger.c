@@ -145,14 +145,14 @@ print_results (const struct ulp_results *r, int quiet)
 static int
 interrupted_status (void)
 {
-  int sig = ulp_transition_interrupted ();
-  if (!sig)
-    return 0;
-  fflush (stdout);
-  fprintf (stderr,
-           "ulp trigger: interrupted by %s; every thread was released\n",
-           ulp_transition_signal_name (sig));
-  return 128 + sig;
+  char text[200];
+  int status = ulp_transition_exit_status ("; every thread was released", text,
+                                           sizeof text);
+  if (status) {
+    fflush (stdout);
+    fprintf (stderr, "ulp trigger: %s\n", text);
+  }
+  return status;
 }
 
 int
