@@ -19,7 +19,9 @@ _Static_assert(ULP_PAGE + ULP_COPY_SIZE + sizeof (struct ulp_runtime)
 
 /* The code segment of 64-bit user code: system call numbers are x86-64's. */
 #define USER64_CS 0x33
-#define SYSCALL_INSN_LEN 2
+/* The kernel's own code for "restart the call unless a handler runs"
+   (include/linux/errno.h, not exported to user space).  */
+#define ERESTARTNOHAND 514
 /* Taken off every estimate: the tool may note a stop a few microseconds
    before the thread's scheduler clock does.  */
 #define SLACK_NS 1000000LL
@@ -464,12 +466,14 @@ shorten_timespec (const struct ulp_resume *r, const struct call *c, pid_t tid,
   close (mem);
 }
 
-/* Back to the syscall instruction, as the kernel restarts a call.  */
+/* The call is made again by the kernel itself when the thread goes on,
+   unless a signal with a handler is delivered first: then it fails with
+   EINTR, as without a stop.  The kernel decides once it is let go, so a
+   signal that comes at any instant before is not missed.  */
 static int
 restart (struct user_regs_struct *regs)
 {
-  regs->rax = regs->orig_rax;
-  regs->rip -= SYSCALL_INSN_LEN;
+  regs->rax = (unsigned long long)-ERESTARTNOHAND;
   return 1;
 }
 

@@ -12,8 +12,9 @@
      recvmsg, recvmmsg, sendto, sendmsg, sendmmsg, and read, write, readv,
      writev, preadv2, pwritev2 on a socket
    ulp_resume_interrupted makes such a thread make its call again, as the
-   kernel restarts the others: its program counter goes back over the
-   syscall instruction.  A call that failed with EINTR did nothing (a
+   kernel restarts the others: its result becomes ERESTARTNOHAND, so the
+   kernel makes the call again when the thread goes on, unless a signal
+   with a handler comes first, which gets its EINTR.  A call that failed with EINTR did nothing (a
    partial transfer returns its count instead; a connect made again waits
    for the connection already under way).
 

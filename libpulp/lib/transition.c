@@ -301,15 +301,6 @@ harmless_signals (const struct signal_masks *m)
 }
 
 static int
-signal_pending_for (pid_t tid)
-{
-  struct signal_masks m;
-  if (read_signal_masks (tid, &m) < 0)
-    return 1;
-  return ((m.pending | m.shared) & ~m.blocked & ~harmless_signals (&m)) != 0;
-}
-
-static int
 harmless_signal (pid_t tid, int sig)
 {
   struct signal_masks m;
@@ -317,10 +308,6 @@ harmless_signal (pid_t tid, int sig)
          && (harmless_signals (&m) & (1ULL << (sig - 1)));
 }
 
-/* A thread released with a call that just failed with EINTR by our doing
-   (orig_rax is still set: no handler has run) makes it again, with what
-   was left of its timeout (resume.h).  A real signal keeps its EINTR: it
-   is looked for last, to leave it the least time to come unseen.  */
 static int
 registers_of (struct ulp_thread *t, struct user_regs_struct *r)
 {
@@ -331,6 +318,11 @@ registers_of (struct ulp_thread *t, struct user_regs_struct *r)
   return ptrace (PTRACE_GETREGS, t->tid, 0, r);
 }
 
+/* A thread released with a call that just failed with EINTR by our doing
+   (orig_rax is still set: no handler has run) makes it again, with what
+   was left of its timeout (resume.h).  A real signal keeps its EINTR: the
+   kernel decides when the thread goes on (ERESTARTNOHAND), so one that
+   comes while the thread is held is never missed.  */
 static void
 undo_stop_eintr (struct ulp_thread *t)
 {
@@ -339,8 +331,7 @@ undo_stop_eintr (struct ulp_thread *t)
       || registers_of (t, &r) != 0 || (long long)r.orig_rax < 0
       || (long long)r.rax != -EINTR)
     return;
-  if (ulp_resume_interrupted (&t->resume, t->tid, &r, t->stopped_at)
-      && !signal_pending_for (t->tid))
+  if (ulp_resume_interrupted (&t->resume, t->tid, &r, t->stopped_at))
     ptrace (PTRACE_SETREGS, t->tid, 0, &r);
 }
 
