@@ -1238,6 +1238,10 @@ ulp_transition_run (struct ulp_job *jobs, size_t n,
   for (int sig; (sig = take_stop_signal ());)
     if (!interrupted_by)
       interrupted_by = sig;
+  /* Once interrupted, the process is on its way out with 128 + N: a
+     second signal, however late, must not end it before the results.  */
+  if (interrupted_by)
+    sigorset (&old, &old, &taken_signals);
   pthread_sigmask (SIG_SETMASK, &old, NULL);
   return interrupted_by;
 }

@@ -29,8 +29,9 @@
    SIGINT, SIGTERM and SIGHUP do not end the process in the middle of a
    run: while it runs they are blocked (in the calling thread and the
    loop's; a program with threads of its own blocks them there too) and
-   the loop waits for them.  On the first, no new stop starts: a STOPPED
-   callback under way has finished by the time the loop sees the signal
+   the loop waits for them (after an interrupted run they stay blocked:
+   the program is to report and exit).  On the first, no new stop starts: a
+   STOPPED callback under way has finished by the time the loop sees the signal
    (its step completed or rolled back), every unfinished job fails,
    "interrupted by SIGTERM", which releases its threads, and the run ends
    as soon as they are released.  A second signal changes nothing.  Only
