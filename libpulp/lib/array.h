@@ -9,4 +9,8 @@
    out of memory (the array is left as it was).  */
 int ulp_reserve (void *array, size_t *cap, size_t n, size_t size);
 
+/* Makes the calling thread's next BYTES of malloc memory present before
+   they are used, so that filling them takes no page faults.  */
+void ulp_heap_prefault (size_t bytes);
+
 #endif

@@ -100,13 +100,31 @@ free_slot (const struct commit *c)
   return ulp_fail ("more than %d functions patched in one process", ULP_SLOTS);
 }
 
+/* The code around every function's entry, as it is: in one system call,
+   or through the memory file where the code is not readable.  */
+static int
+read_windows (struct commit *c)
+{
+  uint64_t *at = calloc (c->n + 1, sizeof *at);
+  struct iovec *to = calloc (c->n + 1, sizeof *to);
+  int rc = at && to ? 0 : ulp_fail ("out of memory");
+  for (size_t i = 0; rc == 0 && i < c->n; i++) {
+    at[i] = c->funcs[i].addr - ULP_PAD_BEFORE;
+    to[i] = (struct iovec){ c->funcs[i].before, ULP_WINDOW };
+  }
+  if (rc == 0 && ulp_process_read_ranges (c->proc, at, to, c->n) < 0) {
+    ulp_clear_error ();
+    for (size_t i = 0; rc == 0 && i < c->n; i++)
+      rc = ulp_process_read (c->proc, at[i], to[i].iov_base, ULP_WINDOW);
+  }
+  free (at);
+  free (to);
+  return rc;
+}
+
 static int
 classify (struct commit *c, struct function *f)
 {
-  if (ulp_process_read (c->proc, f->addr - ULP_PAD_BEFORE, f->before,
-                        ULP_WINDOW)
-      < 0)
-    return -1;
   if (ulp_entry_parse (f->addr, f->before, &f->entry) < 0)
     return ulp_fail ("code at 0x%llx is not a live patch area",
                      (unsigned long long)f->addr);
@@ -172,20 +190,22 @@ write_windows (struct commit *c, enum change which, int forward)
   return 0;
 }
 
+/* The copy WHICH of the state (not the one that holds), then PAGE if not
+   NULL: in order, in one system call.  */
 static int
-write_copy (struct commit *c, uint32_t which)
+write_copy_then (struct commit *c, uint32_t which,
+                 const struct ulp_commit *page)
 {
   const struct ulp_runtime *st = c->st;
   uint64_t copy = c->proc->state + ULP_PAGE + which * ULP_COPY_SIZE;
-  const size_t used = offsetof (struct ulp_runtime, patches)
-                      + st->npatches * sizeof st->patches[0];
-  const size_t funcs = offsetof (struct ulp_runtime, funcs);
-  if (ulp_process_write (c->proc, copy, st, used) < 0
-      || ulp_process_write (c->proc, copy + funcs, st->funcs,
-                            st->nfuncs * sizeof st->funcs[0])
-             < 0)
-    return -1;
-  return 0;
+  uint64_t to[3]
+      = { copy, copy + offsetof (struct ulp_runtime, funcs), c->proc->state };
+  struct iovec from[3]
+      = { { (void *)st, offsetof (struct ulp_runtime, patches)
+                            + st->npatches * sizeof st->patches[0] },
+          { (void *)st->funcs, st->nfuncs * sizeof st->funcs[0] },
+          { (void *)page, page ? sizeof *page : 0 } };
+  return ulp_process_write_ranges (c->proc, to, from, 3);
 }
 
 /* Before the switch: everything back as it was, as far as it goes.  */
@@ -220,15 +240,18 @@ switch_over (struct commit *c)
                                                c->funcs[i].entry.endbr) };
   c->next.active = !c->now.active;
   c->next.generation = c->now.generation + 1;
-  int rc = any_change (c, CLAIM) ? write_page (c, &claimed) : 0;
+  /* With new slots: the copy and the claimed slots, the pads, then the
+     page that switches; else the copy and the page that switches.  */
+  int claims = any_change (c, CLAIM), rc = 0;
+  if (claims)
+    rc = write_copy_then (c, c->next.active, &claimed);
   ulp_failpoint ("commit-claimed");
-  if (rc == 0)
+  if (rc == 0 && claims)
     rc = write_windows (c, CLAIM, 1);
   ulp_failpoint ("commit-windows");
   if (rc == 0)
-    rc = write_copy (c, c->next.active);
-  if (rc == 0)
-    rc = write_page (c, &c->next);
+    rc = claims ? write_page (c, &c->next)
+                : write_copy_then (c, c->next.active, &c->next);
   if (rc < 0) {
     undo (c);
     return -1;
@@ -271,6 +294,7 @@ ulp_commit (struct ulp_process *p, const struct ulp_commit *now,
   int ok = add_leftovers (&c) == 0;
   for (size_t i = 0; ok && i < naddrs; i++)
     ok = add_function (&c, addrs[i]) == 0;
+  ok = ok && read_windows (&c) == 0;
   for (size_t i = 0; ok && i < c.n; i++)
     ok = classify (&c, &c.funcs[i]) == 0;
   if (ok)

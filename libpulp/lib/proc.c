@@ -79,12 +79,31 @@ parse_map_line (char *line, size_t len, struct ulp_mapping *m)
   m->path = path;
 }
 
+/* x86-64's vsyscall page, at a kernel address no mapping of the process
+   can have, is always the last line of /proc/PID/maps when the kernel
+   shows it: once read, the read that would only say "end of file" is
+   saved (one system call of four per process).  */
+static int
+ends_with_last_map (const char *text, size_t len)
+{
+  static const char gate[] = "ffffffffff600000-ffffffffff601000 ";
+  static const char tail[] = "[vsyscall]\n";
+  if (len < sizeof gate + sizeof tail
+      || memcmp (text + len - (sizeof tail - 1), tail, sizeof tail - 1) != 0)
+    return 0;
+  const char *line = text + len - 1;
+  while (line > text && line[-1] != '\n')
+    line--;
+  return strncmp (line, gate, sizeof gate - 1) == 0;
+}
+
 /* The whole of /proc/PID/NAME, NUL-terminated, in a buffer of this
    thread's that the next call reuses (fresh memory for each of a thousand
    processes costs more than reading them); NULL with errno.  */
 static char *
 read_whole (pid_t pid, const char *name, size_t *len)
 {
+  int maps = strcmp (name, "maps") == 0;
   static _Thread_local char *buf;
   static _Thread_local size_t cap;
   char file[64];
@@ -109,6 +128,8 @@ read_whole (pid_t pid, const char *name, size_t *len)
     if (n <= 0)
       break;
     used += (size_t)n;
+    if (maps && ends_with_last_map (buf, used))
+      break;
   }
   int saved = errno;
   close (fd);
@@ -265,11 +286,14 @@ read_stat (pid_t tid, struct ulp_proc_stat *st)
   memcpy (st->name, open_paren + 1, len);
   st->name[len] = '\0';
   st->state = close_paren[2];
-  /* Field 4 is the parent, field 20 the number of threads.  */
+  /* Field 4 is the parent, 9 the kernel's flags, 20 the number of
+     threads.  */
   const char *p = close_paren + 2;
   for (int field = 3; p && field <= 20; field++) {
     if (field == 4)
       st->ppid = (pid_t)atol (p);
+    else if (field == 9)
+      st->flags = strtoul (p, NULL, 10);
     else if (field == 20)
       st->threads = atol (p);
     p = strchr (p, ' ');

@@ -37,8 +37,13 @@ struct ulp_proc_stat
   char name[64]; /* the command, as in /proc/PID/comm */
   char state;    /* R, S, D, T, t, Z, X, ... */
   pid_t ppid;
+  unsigned long flags; /* PF_* */
   long threads;
 };
+
+/* A process forked that has not called exec since (so a vfork child
+   still in its parent's memory has it).  */
+#define ULP_PF_FORKNOEXEC 0x40ul
 
 /* /proc/TID/stat, what the tool uses of it.  */
 int ulp_proc_stat (pid_t tid, struct ulp_proc_stat *st);

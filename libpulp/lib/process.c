@@ -128,19 +128,17 @@ facts_for (pid_t pid, const struct ulp_mapping *m)
   return f;
 }
 
-/* The state mapping the tool made in the process, if any.  */
-static void
-find_state (struct ulp_process *p)
+uint64_t
+ulp_maps_state (const struct ulp_maps *maps)
 {
   static const char name[] = "/memfd:" ULP_STATE_MEMFD;
-  for (size_t i = 0; i < p->maps.n; i++) {
-    const struct ulp_mapping *m = &p->maps.v[i];
+  for (size_t i = 0; i < maps->n; i++) {
+    const struct ulp_mapping *m = &maps->v[i];
     if (m->path && m->offset == 0 && strcmp (m->path, name) == 0
-        && m->end - m->start == ULP_STATE_SIZE) {
-      p->state = m->start;
-      return;
-    }
+        && m->end - m->start == ULP_STATE_SIZE)
+      return m->start;
   }
+  return 0;
 }
 
 /* Any user names their processes: in a report line, a name must neither
@@ -160,7 +158,7 @@ ulp_process_open_maps (pid_t pid, struct ulp_process *p)
   p->mem_fd = -1;
   if (ulp_maps_read (pid, &p->maps) < 0)
     return ulp_fail ("no such process");
-  find_state (p);
+  p->state = ulp_maps_state (&p->maps);
   return 0;
 }
 
@@ -173,6 +171,7 @@ ulp_process_identify (struct ulp_process *p)
   snprintf (p->name, sizeof p->name, "%s", st.name);
   make_printable (p->name);
   p->ppid = st.ppid;
+  p->exec_since_fork = !(st.flags & ULP_PF_FORKNOEXEC);
   p->threads = st.threads;
   return 0;
 }
@@ -390,7 +389,7 @@ pid_t
 ulp_process_shares_memory (const struct ulp_process *p)
 {
   pid_t parent = p->ppid;
-  if (parent <= 0)
+  if (parent <= 0 || p->exec_since_fork)
     return 0;
   return syscall (SYS_kcmp, p->pid, parent, KCMP_VM, 0, 0) == 0 ? parent : 0;
 }
@@ -426,49 +425,133 @@ check_copy (const struct ulp_runtime *st)
 }
 
 int
-ulp_process_read_commit (struct ulp_process *p, struct ulp_commit *c)
+ulp_process_take_commit (struct ulp_process *p, const void *bytes,
+                         struct ulp_commit *c)
 {
-  if (ulp_process_read (p, p->state, c, sizeof *c) < 0)
-    return -1;
+  memcpy (c, bytes, sizeof *c);
   p->state_blank = all_zero (c, sizeof *c);
   return p->state_blank ? 0 : check_commit (p, c);
 }
 
-/* Reads the N ranges of P's memory at FROM into TO in one system call.  */
-static int
-read_ranges (struct ulp_process *p, const uint64_t *from,
-             const struct iovec *to, size_t n)
+int
+ulp_process_read_commit (struct ulp_process *p, struct ulp_commit *c)
 {
-  struct iovec remote[4];
-  ssize_t want = 0;
-  for (size_t i = 0; i < n; i++) {
-    remote[i].iov_base = (void *)(uintptr_t)from[i];
-    remote[i].iov_len = to[i].iov_len;
-    want += (ssize_t)to[i].iov_len;
+  if (ulp_process_read (p, p->state, c, sizeof *c) < 0)
+    return -1;
+  return ulp_process_take_commit (p, c, c);
+}
+
+/* Moves the N ranges between P's memory at AT and the tool's at LOCAL,
+   in one system call for every 64 of them (none for empty ones).  */
+static int
+move_ranges (struct ulp_process *p, const uint64_t *at,
+             const struct iovec *local, size_t n, int write)
+{
+  enum
+  {
+    BATCH = 64
+  };
+  for (size_t done = 0; done < n;) {
+    struct iovec remote[BATCH], here[BATCH];
+    size_t k = 0;
+    ssize_t want = 0;
+    for (; done < n && k < BATCH; done++) {
+      if (!local[done].iov_len)
+        continue;
+      here[k] = local[done];
+      remote[k].iov_base = (void *)(uintptr_t)at[done];
+      remote[k].iov_len = local[done].iov_len;
+      want += (ssize_t)local[done].iov_len;
+      k++;
+    }
+    if (!k)
+      break;
+    ssize_t got = write ? process_vm_writev (p->pid, here, k, remote, k, 0)
+                        : process_vm_readv (p->pid, here, k, remote, k, 0);
+    if (got != want)
+      return ulp_fail ("cannot %s process memory at 0x%llx: %s",
+                       write ? "write" : "read",
+                       (unsigned long long)(uintptr_t)remote[0].iov_base,
+                       got < 0 ? strerror (errno) : "short transfer");
   }
-  ssize_t got = process_vm_readv (p->pid, to, n, remote, n, 0);
-  if (got != want)
-    return ulp_fail ("cannot read process memory at 0x%llx: %s",
-                     (unsigned long long)from[0],
-                     got < 0 ? strerror (errno) : "short transfer");
   return 0;
+}
+
+int
+ulp_process_read_ranges (struct ulp_process *p, const uint64_t *from,
+                         const struct iovec *to, size_t n)
+{
+  return move_ranges (p, from, to, n, 0);
+}
+
+int
+ulp_process_write_ranges (struct ulp_process *p, const uint64_t *to,
+                          const struct iovec *from, size_t n)
+{
+  return move_ranges (p, to, from, n, 1);
+}
+
+/* What the first read of a state takes of each copy: the header, the
+   first patches and the first functions, which is all of it for most
+   processes; the rest, if any, takes a second.  */
+enum
+{
+  AHEAD_PATCHES = 2,
+  AHEAD_FUNCS = 16
+};
+#define AHEAD_HEAD                                                             \
+  (offsetof (struct ulp_runtime, patches)                                      \
+   + AHEAD_PATCHES * sizeof (struct ulp_applied_patch))
+
+struct copy_ahead
+{
+  char head[AHEAD_HEAD];
+  struct ulp_patched_func funcs[AHEAD_FUNCS];
+};
+
+/* The records of ST past those read ahead.  */
+static int
+read_rest (struct ulp_process *p, uint64_t copy, struct ulp_runtime *st)
+{
+  const size_t funcs = offsetof (struct ulp_runtime, funcs);
+  uint64_t from[2];
+  struct iovec to[2];
+  size_t n = 0;
+  if (st->npatches > AHEAD_PATCHES) {
+    from[n] = copy + AHEAD_HEAD;
+    to[n++] = (struct iovec){ &st->patches[AHEAD_PATCHES],
+                              (st->npatches - AHEAD_PATCHES)
+                                  * sizeof st->patches[0] };
+  }
+  if (st->nfuncs > AHEAD_FUNCS) {
+    from[n] = copy + funcs + AHEAD_FUNCS * sizeof st->funcs[0];
+    to[n++]
+        = (struct iovec){ &st->funcs[AHEAD_FUNCS],
+                          (st->nfuncs - AHEAD_FUNCS) * sizeof st->funcs[0] };
+  }
+  return n ? ulp_process_read_ranges (p, from, to, n) : 0;
 }
 
 int
 ulp_process_peek_state (struct ulp_process *p, struct ulp_runtime *st,
                         struct ulp_commit *page)
 {
-  const size_t head = offsetof (struct ulp_runtime, patches);
   const size_t page_head = offsetof (struct ulp_commit, slots);
-  static _Thread_local char other[offsetof (struct ulp_runtime, patches)];
+  const size_t funcs = offsetof (struct ulp_runtime, funcs);
+  static _Thread_local struct copy_ahead other;
   ulp_state_empty (st);
   memset (page, 0, sizeof *page);
   if (!p->state)
     return 0;
   uint64_t copies = p->state + ULP_PAGE;
-  uint64_t from[3] = { p->state, copies, copies + ULP_COPY_SIZE };
-  struct iovec to[3] = { { page, page_head }, { st, head }, { other, head } };
-  if (read_ranges (p, from, to, 3) < 0)
+  uint64_t from[5] = { p->state, copies, copies + funcs, copies + ULP_COPY_SIZE,
+                       copies + ULP_COPY_SIZE + funcs };
+  struct iovec to[5] = { { page, page_head },
+                         { st, AHEAD_HEAD },
+                         { st->funcs, sizeof other.funcs },
+                         { other.head, AHEAD_HEAD },
+                         { other.funcs, sizeof other.funcs } };
+  if (ulp_process_read_ranges (p, from, to, 5) < 0)
     return -1;
   p->state_blank = all_zero (page, page_head);
   if (p->state_blank) {
@@ -477,17 +560,13 @@ ulp_process_peek_state (struct ulp_process *p, struct ulp_runtime *st,
   }
   if (check_commit (p, page) < 0)
     return -1;
-  if (page->active == 1)
-    memcpy (st, other, head);
+  if (page->active == 1) {
+    memcpy (st, other.head, AHEAD_HEAD);
+    memcpy (st->funcs, other.funcs, sizeof other.funcs);
+  }
   if (check_copy (st) < 0)
     return -1;
-  uint64_t copy = copies + page->active * ULP_COPY_SIZE;
-  uint64_t used_from[2]
-      = { copy + head, copy + offsetof (struct ulp_runtime, funcs) };
-  struct iovec used[2]
-      = { { st->patches, st->npatches * sizeof st->patches[0] },
-          { st->funcs, st->nfuncs * sizeof st->funcs[0] } };
-  return read_ranges (p, used_from, used, 2);
+  return read_rest (p, copies + page->active * ULP_COPY_SIZE, st);
 }
 
 /* The copy the commit page names; an empty state without the mapping.  */

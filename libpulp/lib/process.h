@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include "metadata.h"
 #include "proc.h"
@@ -18,7 +19,8 @@ struct ulp_process
   pid_t pid;
   char name[64];
   pid_t ppid;
-  long threads; /* when it was opened */
+  int exec_since_fork; /* so it shares no parent's memory */
+  long threads;        /* when it was opened */
   struct ulp_maps maps;
   uint64_t state;  /* address of the ulp state mapping, 0 before any patch */
   int state_blank; /* mapped, but its tool died before setting it up */
@@ -39,6 +41,9 @@ int ulp_process_open (pid_t pid, struct ulp_process *p);
    parent and number of threads.  */
 int ulp_process_open_maps (pid_t pid, struct ulp_process *p);
 int ulp_process_identify (struct ulp_process *p);
+/* The state mapping the tool made, found in MAPS by its name and size
+   (its contents not checked), or 0.  */
+uint64_t ulp_maps_state (const struct ulp_maps *maps);
 void ulp_process_close (struct ulp_process *p);
 
 /* A library may be mapped more than once (a copy dlopened under another
@@ -66,6 +71,15 @@ int ulp_process_read (struct ulp_process *p, uint64_t addr, void *buf,
                       size_t len);
 int ulp_process_write (struct ulp_process *p, uint64_t addr, const void *buf,
                        size_t len);
+/* N ranges in as few system calls as the kernel allows, in order, each
+   range within a page in one piece: for memory that is readable (or
+   writable) in the process, by its pid, so only once the process is
+   known to run the planned program and is stopped (or for a first look
+   at planning, checked again when stopped).  */
+int ulp_process_read_ranges (struct ulp_process *p, const uint64_t *from,
+                             const struct iovec *to, size_t n);
+int ulp_process_write_ranges (struct ulp_process *p, const uint64_t *to,
+                              const struct iovec *from, size_t n);
 /* Reads the state: header, the used part of the tables (an empty state
    when the process was never patched).  */
 int ulp_process_read_state (struct ulp_process *p, struct ulp_runtime *st);
@@ -80,6 +94,9 @@ int ulp_process_tie (struct ulp_process *p);
 int ulp_process_read_copy (struct ulp_process *p, const struct ulp_commit *page,
                            struct ulp_runtime *st);
 int ulp_process_read_commit (struct ulp_process *p, struct ulp_commit *c);
+/* The same from the page's BYTES, read already.  */
+int ulp_process_take_commit (struct ulp_process *p, const void *bytes,
+                             struct ulp_commit *c);
 /* The parent whose memory P shares (a vfork child before it calls exec),
    or 0.  Writing to it would change code the parent's threads run.  */
 pid_t ulp_process_shares_memory (const struct ulp_process *p);

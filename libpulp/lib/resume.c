@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "error.h"
+#include "process.h"
 #include "resume.h"
 #include "ulp/state.h"
 
@@ -360,36 +362,25 @@ shorten_milliseconds (const struct ulp_resume *r, const struct call *c,
   set_arg (regs, c->arg, left > 0 ? (uint64_t)(left + 999999) / 1000000 : 0);
 }
 
-/* The state mapping of TID's process, found as process.c finds it, and
-   checked against a look-alike; 0 when there is none.  */
+/* The state mapping of TID's process, checked against a look-alike; 0
+   when there is none.  */
 static uint64_t
 state_mapping (pid_t tid, int mem)
 {
-  char file[64], line[512];
-  snprintf (file, sizeof file, "/proc/%d/maps", (int)tid);
-  FILE *f = fopen (file, "re");
-  uint64_t found = 0;
-  while (f && !found && fgets (line, sizeof line, f)) {
-    unsigned long long start, end, offset;
-    int path_at = 0;
-    if (!strstr (line, " /memfd:" ULP_STATE_MEMFD)
-        || sscanf (line, "%llx-%llx %*s %llx %*s %*s %n", &start, &end, &offset,
-                   &path_at)
-               < 3
-        || offset != 0 || end - start != ULP_STATE_SIZE
-        || strncmp (line + path_at, "/memfd:" ULP_STATE_MEMFD,
-                    strlen ("/memfd:" ULP_STATE_MEMFD))
-               != 0)
-      continue;
-    struct ulp_commit head;
-    if (pread (mem, &head, offsetof (struct ulp_commit, slots), (off_t)start)
-            == (ssize_t)offsetof (struct ulp_commit, slots)
-        && memcmp (head.magic, ULP_COMMIT_MAGIC, 8) == 0 && head.self == start)
-      found = start;
+  struct ulp_maps maps;
+  struct ulp_commit head;
+  if (ulp_maps_read (tid, &maps) < 0) {
+    ulp_clear_error ();
+    return 0;
   }
-  if (f)
-    fclose (f);
-  return found;
+  uint64_t start = ulp_maps_state (&maps);
+  ulp_maps_free (&maps);
+  if (start
+      && pread (mem, &head, offsetof (struct ulp_commit, slots), (off_t)start)
+             == (ssize_t)offsetof (struct ulp_commit, slots)
+      && memcmp (head.magic, ULP_COMMIT_MAGIC, 8) == 0 && head.self == start)
+    return start;
+  return 0;
 }
 
 static int

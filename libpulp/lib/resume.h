@@ -14,9 +14,9 @@
    ulp_resume_interrupted makes such a thread make its call again, as the
    kernel restarts the others: its result becomes ERESTARTNOHAND, so the
    kernel makes the call again when the thread goes on, unless a signal
-   with a handler comes first, which gets its EINTR.  A call that failed with EINTR did nothing (a
-   partial transfer returns its count instead; a connect made again waits
-   for the connection already under way).
+   with a handler comes first, which gets its EINTR.  A call that failed with
+   EINTR did nothing (a partial transfer returns its count instead; a connect
+   made again waits for the connection already under way).
 
    How long the call had run.  The kernel does not say when a call began.
    Right before the tool interrupts a thread, ulp_resume_sample reads what

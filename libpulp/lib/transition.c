@@ -607,14 +607,20 @@ ulp_stop_injector (struct ulp_stop *stop)
    planning, or at the latest in start_job) has no users left while the
    process lives on.  Only exec does that.  */
 static int
-called_exec (struct ulp_job *job)
+called_exec (struct ulp_job *job, struct ulp_stop *stop)
 {
-  char byte;
-  if (job->proc->mem_fd < 0 || job->proc->maps.n == 0)
+  size_t len = job->first_len ? job->first_len : 1;
+  uint64_t at = job->first_len ? job->first_addr : 0;
+  if (!job->first_len && job->proc->maps.n)
+    at = job->proc->maps.v[0].start;
+  stop->first_len = 0;
+  if (job->proc->mem_fd < 0 || !at || len > sizeof stop->first)
     return 0;
-  if (pread (job->proc->mem_fd, &byte, 1, (off_t)job->proc->maps.v[0].start)
-      != 0)
+  ssize_t got = pread (job->proc->mem_fd, stop->first, len, (off_t)at);
+  if (got != 0) {
+    stop->first_len = got > 0 ? (size_t)got : 0;
     return 0;
+  }
   return !thread_exiting (job->proc->pid);
 }
 
@@ -694,11 +700,11 @@ static void
 run_stopped (struct ulp_job *job, int64_t begin)
 {
   struct ulp_stop stop;
-  if (called_exec (job)) {
+  memset (&stop, 0, sizeof stop);
+  if (called_exec (job, &stop)) {
     fail_exec (job);
     return;
   }
-  memset (&stop, 0, sizeof stop);
   enum ulp_stop_result result = ULP_STOP_FAILED;
   if (read_stopped_threads (job, &stop) == 0)
     result = job->stopped (job, &stop);
@@ -734,7 +740,8 @@ run_stopped (struct ulp_job *job, int64_t begin)
 static void
 no_thread_left (struct ulp_job *job)
 {
-  if (job->phase != RELEASE && called_exec (job))
+  struct ulp_stop look;
+  if (job->phase != RELEASE && called_exec (job, &look))
     fail_exec (job);
   else if (!job->failed) {
     snprintf (job->reason, sizeof job->reason, "process exited");
@@ -1178,6 +1185,7 @@ run_loop (void *arg)
   size_t n = r->n;
   struct sched_param previous;
   int policy = run_promptly (&previous);
+  ulp_heap_prefault (n * 4096); /* this thread's: threads, registers */
   if (index_build (&r->index, jobs, n) < 0)
     r->index.slots = NULL; /* found by scanning, more slowly */
   start_jobs (r);

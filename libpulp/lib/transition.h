@@ -76,6 +76,11 @@ struct ulp_stop
   int refused; /* a seccomp filter forbids the calls */
   int caller;  /* index of the thread to make them, or -1: none can now */
   int busy;    /* the calls were asked for while no thread could make them */
+  /* The job's first read (ulp_job.first_len bytes at first_addr), made
+     through the memory file tied to the planned program, which shows the
+     program is still the same.  */
+  uint8_t first[ULP_PAGE];
+  size_t first_len; /* as much as was read */
 };
 
 /* Gives the PCS changed so far to their threads, at once.  */
@@ -92,6 +97,10 @@ struct ulp_job
      written back when it returns DONE, if it did not do so itself.  On
      failure it sets ulp_error.  */
   enum ulp_stop_result (*stopped) (struct ulp_job *job, struct ulp_stop *stop);
+  /* What to read first at each stop, at most ULP_PAGE bytes (0: a byte of
+     the first mapping, only to check the program).  */
+  uint64_t first_addr;
+  size_t first_len;
 
   /* Results.  */
   int failed;

@@ -499,15 +499,20 @@ ensure_state_mapping (struct plan *plan, struct ulp_stop *stop, uint64_t near)
   return in ? ulp_load_state (in, &plan->proc, near) : -1;
 }
 
-/* The state of the stopped process, and its commit page.  */
+/* The state of the stopped process, and its commit page (which the stop
+   read first when planning knew where it is).  */
 static int
-read_state (struct plan *plan, struct ulp_commit *page)
+read_state (struct plan *plan, const struct ulp_stop *stop,
+            struct ulp_commit *page)
 {
   ulp_state_empty (plan->state);
   memset (page, 0, sizeof *page);
   if (!plan->proc.state)
     return 0;
-  if (ulp_process_read_commit (&plan->proc, page) < 0)
+  int read_first = stop->job->first_addr == plan->proc.state
+                   && stop->first_len == sizeof *page;
+  if (read_first ? ulp_process_take_commit (&plan->proc, stop->first, page) < 0
+                 : ulp_process_read_commit (&plan->proc, page) < 0)
     return -1;
   return plan->proc.state_blank ? 0 : state_now (plan, page);
 }
@@ -524,7 +529,8 @@ write_patches (struct ulp_job *job, struct ulp_stop *stop)
   uint64_t *addrs = NULL;
   size_t naddrs = 0;
   enum ulp_stop_result rc = ULP_STOP_FAILED;
-  if (read_state (plan, &page) == 0 && load_containers (plan, st, stop) == 0
+  if (read_state (plan, stop, &page) == 0
+      && load_containers (plan, st, stop) == 0
       && remove_patches (plan, st, &addrs, &naddrs) == 0
       && add_patches (plan, st, &addrs, &naddrs) == 0) {
     /* A page read before the state mapping was made or set up is not its
@@ -754,6 +760,8 @@ build_plans (struct ulp_container *containers, size_t n,
   size_t npids;
   if (ulp_select_pids (o->selector, &pids, &npids, strict) < 0)
     return -1;
+  /* The maps kept of each process that takes part, its plan and result.  */
+  ulp_heap_prefault (npids * 8192);
   *plans = calloc (npids + 1, sizeof **plans);
   if (!*plans) {
     free (pids);
@@ -823,6 +831,10 @@ ulp_trigger (struct ulp_container *containers, size_t n,
     job->proc = &plans[i].proc;
     job->ctx = &plans[i];
     job->stopped = write_patches;
+    if (plans[i].proc.state) {
+      job->first_addr = plans[i].proc.state;
+      job->first_len = sizeof (struct ulp_commit);
+    }
     job_of[i] = job;
   }
   struct ulp_transition_options to = { o->timeout, o->retries };
