@@ -150,3 +150,27 @@ C
   wait_for_output plain "original"
   assert_alive "$LAST"
 }
+
+# The loading thread makes its calls in one batch and then stops itself
+# for the tool with a signal (inject.h): one with no handler, not blocked,
+# ignored by default, so that it does nothing if the tool is gone; with no
+# such signal the calls are made one by one.  Either way the process sees
+# nothing.
+@test "a first apply: no signal handler of the target runs, no signal is left pending (handled, one handled, all blocked)" {
+  need_fixtures signal_handlers
+  patch_a
+  for mode in caught urg blocked; do
+    start_target signal_handlers "$FIX/v1" "$W/$mode.out" "$mode"
+    wait_for_output "$mode" "original v1"
+    run "$ULP" trigger -p "$LAST" "$W/a.so"
+    assert_success
+    wait_for_output "$mode" "patch A"
+    sleep 0.05
+    grep -q "signals=0$" "$W/$mode.out" ||
+      fail "$mode: a handler ran: $(cat "$W/$mode.out")"
+    pending=$(awk '/^(SigPnd|ShdPnd):/ { print $2 }' "/proc/$LAST/status" |
+      sort -u)
+    [ "$pending" = 0000000000000000 ] || fail "$mode: left pending: $pending"
+    assert_alive "$LAST"
+  done
+}

@@ -18,7 +18,19 @@
    any instant, the kernel lets the thread go: it finishes the call, pops
    its own registers and returns to where it was, and the red zone above
    the saved registers was never touched.  What the call did stays done
-   (an unused mapping, at worst).  */
+   (an unused mapping, at worst).
+
+   Each call so made costs two round trips between the tool and a thread
+   that must wait for a CPU, which on a busy host is most of a first
+   apply.  Where the cave has room, a second stub after the first makes a
+   batch of calls: the tool writes them below the saved registers, each
+   with the addresses its result is stored at (its own word, and the
+   arguments of later calls that take it, such as a memfd's descriptor),
+   then a tgkill of the thread with a signal that has no handler, is not
+   blocked and is ignored by default.  The tool resumes the thread once
+   and sees it stop on that signal, which it never lets through.  If the
+   tool dies at any instant, the thread makes the rest of the calls, the
+   signal does nothing, and the stub's tail takes it home.  */
 #ifndef ULP_INJECT_H
 #define ULP_INJECT_H
 
@@ -30,6 +42,9 @@
 #include "process.h"
 
 #define ULP_STUB_LEN 19
+#define ULP_BATCH_STUB_LEN 53
+#define ULP_BATCH_SYSCALL_AT 16 /* the batch stub's syscall instruction */
+#define ULP_MAX_BATCH 8
 #define ULP_MAX_HELD_SIGNALS 8
 
 struct ulp_injector
@@ -37,6 +52,8 @@ struct ulp_injector
   struct ulp_process *proc;
   pid_t tid;
   uint64_t stub;
+  uint64_t batch;   /* the batch stub, or 0: calls are made one by one */
+  int batch_signal; /* what the thread stops itself with after a batch */
   int64_t deadline; /* monotonic ns */
   int active;       /* the thread's registers are saved and not yet back */
   int lost;         /* the thread ran off (exit, timeout): not ours now */
@@ -63,6 +80,29 @@ int ulp_inject_syscall (struct ulp_injector *in, long nr,
    WHAT when RESULT is a negative errno, else 0.  */
 int ulp_inject_call (struct ulp_injector *in, const char *what, long nr,
                      const uint64_t args[6], int64_t *result);
+/* A system call of a batch: number, arguments, and (1 + the index of an
+   earlier call) for each argument that is that call's result, else 0.  */
+struct ulp_call
+{
+  long nr;
+  uint64_t args[6];
+  int take[6];
+  int64_t result; /* a negative errno on failure */
+};
+
+/* Places the batch stub after the stub (the cave must hold both) if the
+   thread has a signal to stop itself with after a batch, one that does
+   nothing when no tool is there (see quiet_signal).  -1 if not: calls are
+   then made one by one.  */
+int ulp_inject_allow_batch (struct ulp_injector *in);
+/* Has the thread make the N calls (at most ULP_MAX_BATCH) in order: with
+   the batch stub, all of them between one resume and one stop, else one
+   by one.  A call that fails passes its negative errno on to the calls
+   that take its result, which then fail too (EBADF for a descriptor).
+   0 when every call was made (each result may be an error), -1 with
+   ulp_error when they could not all be made or seen by the deadline.  */
+int ulp_inject_batch (struct ulp_injector *in, struct ulp_call *calls,
+                      size_t n);
 /* LEN bytes of the thread's stack below the saved registers, free for
    the arguments of the calls (a file name, say).  */
 uint64_t ulp_inject_scratch (const struct ulp_injector *in, size_t len);

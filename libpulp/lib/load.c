@@ -14,33 +14,6 @@
 #define MFD_CLOEXEC_FLAG 1u
 #define MEMFD_NAME_MAX 200
 
-/* Makes a memfd named NAME of LEN bytes in the process and maps it
-   privately with PROT near HINT; the descriptor is closed at once.  The
-   tool writes through /proc/PID/mem, which needs no PROT_WRITE.  */
-static int
-map_memfd (struct ulp_injector *in, const char *name, uint64_t len,
-           uint64_t hint, uint64_t *addr, int prot)
-{
-  uint64_t where = ulp_inject_scratch (in, MEMFD_NAME_MAX + 1);
-  int64_t fd, mapped, ignored;
-  if (ulp_process_write (in->proc, where, name, strlen (name) + 1) < 0)
-    return -1;
-  uint64_t create[6] = { where, MFD_CLOEXEC_FLAG };
-  if (ulp_inject_call (in, "memfd_create", SYS_memfd_create, create, &fd) < 0)
-    return -1;
-  uint64_t size[6] = { (uint64_t)fd, len };
-  uint64_t map[6] = { hint, len, (uint64_t)prot, MAP_PRIVATE, (uint64_t)fd, 0 };
-  uint64_t fd_only[6] = { (uint64_t)fd };
-  int rc = ulp_inject_call (in, "ftruncate", SYS_ftruncate, size, &ignored);
-  if (rc == 0)
-    rc = ulp_inject_call (in, "mmap", SYS_mmap, map, &mapped);
-  if (ulp_inject_call (in, "close", SYS_close, fd_only, &ignored) < 0)
-    rc = -1;
-  if (rc == 0)
-    *addr = (uint64_t)mapped;
-  return rc;
-}
-
 static void
 unmap (struct ulp_injector *in, uint64_t addr, uint64_t len)
 {
@@ -52,15 +25,98 @@ unmap (struct ulp_injector *in, uint64_t addr, uint64_t len)
   ulp_fail ("%s", saved);
 }
 
-int
-ulp_load_state (struct ulp_injector *in, struct ulp_process *p, uint64_t near)
+/* A memfd the process makes, maps privately with PROT near HINT and
+   closes at once; its address in ADDR.  The tool writes through
+   /proc/PID/mem, which needs no PROT_WRITE.  */
+struct memfd_map
 {
-  uint64_t hint = (near - ULP_STATE_SIZE - (1u << 20)) & ~(uint64_t)0xfffff;
+  const char *name;
+  uint64_t len, hint;
+  int prot;
   uint64_t addr;
-  if (map_memfd (in, ULP_STATE_MEMFD, ULP_STATE_SIZE, hint, &addr,
-                 PROT_READ | PROT_WRITE)
-      < 0)
+};
+
+#define MEMFD_CALLS 4
+
+/* Whether a call for one memfd failed, and WHY.  */
+static int
+memfd_failed (const struct ulp_call *calls, char *why, size_t size)
+{
+  static const char *const what[] = { "memfd_create", "ftruncate", "mmap" };
+  for (int i = 0; i < 3; i++)
+    if (calls[i].result < 0 && calls[i].result > -4096) {
+      snprintf (why, size, "%s in the process failed: %s", what[i],
+                strerror ((int)-calls[i].result));
+      return 1;
+    }
+  return 0;
+}
+
+/* Makes the N (at most 2) memfd mappings M in one batch of calls: a failed
+   call fails those after it that take its descriptor, and what was mapped
+   is unmapped again if any of them failed.  */
+static int
+map_memfds (struct ulp_injector *in, struct memfd_map *m, size_t n)
+{
+  struct ulp_call calls[2 * MEMFD_CALLS];
+  uint64_t where = ulp_inject_scratch (in, n * (MEMFD_NAME_MAX + 1));
+  char why[300] = "";
+  memset (calls, 0, sizeof calls);
+  for (size_t i = 0; i < n; i++) {
+    uint64_t name_at = where + i * (MEMFD_NAME_MAX + 1);
+    struct ulp_call *c = &calls[i * MEMFD_CALLS];
+    int fd = (int)(i * MEMFD_CALLS) + 1; /* the memfd_create's result */
+    if (ulp_process_write (in->proc, name_at, m[i].name, strlen (m[i].name) + 1)
+        < 0)
+      return -1;
+    c[0].nr = SYS_memfd_create;
+    c[0].args[0] = name_at;
+    c[0].args[1] = MFD_CLOEXEC_FLAG;
+    c[1].nr = SYS_ftruncate;
+    c[1].take[0] = fd;
+    c[1].args[1] = m[i].len;
+    c[2].nr = SYS_mmap;
+    c[2].args[0] = m[i].hint;
+    c[2].args[1] = m[i].len;
+    c[2].args[2] = (uint64_t)m[i].prot;
+    c[2].args[3] = MAP_PRIVATE;
+    c[2].take[4] = fd;
+    c[3].nr = SYS_close;
+    c[3].take[0] = fd;
+  }
+  if (ulp_inject_batch (in, calls, n * MEMFD_CALLS) < 0)
     return -1;
+  for (size_t i = 0; i < n && !why[0]; i++)
+    memfd_failed (&calls[i * MEMFD_CALLS], why, sizeof why);
+  for (size_t i = 0; i < n; i++)
+    m[i].addr = (uint64_t)calls[i * MEMFD_CALLS + 2].result;
+  if (!why[0])
+    return 0;
+  ulp_fail ("%s", why);
+  for (size_t i = 0; i < n; i++)
+    if (calls[i * MEMFD_CALLS + 2].result >= 0) /* mapped, maybe past EOF */
+      unmap (in, m[i].addr, m[i].len);
+  return -1;
+}
+
+/* Where the state mapping goes: below the code it serves (NEAR).  */
+static uint64_t
+state_hint (uint64_t near)
+{
+  return (near - ULP_STATE_SIZE - (1u << 20)) & ~(uint64_t)0xfffff;
+}
+
+static struct memfd_map
+state_map (uint64_t near)
+{
+  return (struct memfd_map){ ULP_STATE_MEMFD, ULP_STATE_SIZE, state_hint (near),
+                             PROT_READ | PROT_WRITE, 0 };
+}
+
+/* P's new state mapping at ADDR, set up empty.  */
+static int
+take_state (struct ulp_injector *in, struct ulp_process *p, uint64_t addr)
+{
   ulp_failpoint ("state-mapped");
   p->state = addr;
   if (ulp_load_state_init (p) < 0) {
@@ -69,6 +125,13 @@ ulp_load_state (struct ulp_injector *in, struct ulp_process *p, uint64_t near)
     return -1;
   }
   return 0;
+}
+
+int
+ulp_load_state (struct ulp_injector *in, struct ulp_process *p, uint64_t near)
+{
+  struct memfd_map m = state_map (near);
+  return map_memfds (in, &m, 1) < 0 ? -1 : take_state (in, p, m.addr);
 }
 
 int
@@ -170,15 +233,26 @@ memfd_name (const struct ulp_container *c, char *out, size_t size)
 static int
 protect (struct ulp_injector *in, const struct ulp_image *img, uint64_t base)
 {
+  struct ulp_call calls[ULP_MAX_BATCH];
+  size_t n = 0;
+  memset (calls, 0, sizeof calls);
   for (size_t i = 0; i < img->nseg; i++) {
-    int64_t ignored;
     if (img->seg[i].prot == PROT_READ)
       continue;
-    uint64_t args[6] = { base + img->seg[i].vaddr, img->seg[i].size,
-                         (uint64_t)img->seg[i].prot };
-    if (ulp_inject_call (in, "mprotect", SYS_mprotect, args, &ignored) < 0)
-      return -1;
+    if (n == ULP_MAX_BATCH)
+      return ulp_fail ("more than %d writable or executable segments",
+                       ULP_MAX_BATCH);
+    calls[n].nr = SYS_mprotect;
+    calls[n].args[0] = base + img->seg[i].vaddr;
+    calls[n].args[1] = img->seg[i].size;
+    calls[n++].args[2] = (uint64_t)img->seg[i].prot;
   }
+  if (ulp_inject_batch (in, calls, n) < 0)
+    return -1;
+  for (size_t i = 0; i < n; i++)
+    if (calls[i].result < 0)
+      return ulp_fail ("mprotect in the process failed: %s",
+                       strerror ((int)-calls[i].result));
   return 0;
 }
 
@@ -200,14 +274,22 @@ write_image (struct ulp_injector *in, struct ulp_process *p,
 int
 ulp_load_container (struct ulp_injector *in, struct ulp_process *p,
                     struct ulp_runtime *st, const struct ulp_container *c,
-                    uint64_t target_base, uint64_t *base)
+                    uint64_t target_base, uint64_t state_near, uint64_t *base)
 {
   struct ulp_image img;
   char name[MEMFD_NAME_MAX];
   if (ulp_image_open (c->image, ulp_container_elf_len (c), c->label, &img) < 0)
     return -1;
   memfd_name (c, name, sizeof name);
-  int rc = map_memfd (in, name, img.span, 0, base, PROT_READ);
+  struct memfd_map m[2]
+      = { { name, img.span, 0, PROT_READ, 0 }, state_map (state_near) };
+  size_t n = state_near && !p->state ? 2 : 1;
+  int rc = map_memfds (in, m, n);
+  if (rc == 0 && n == 2 && take_state (in, p, m[1].addr) < 0) {
+    unmap (in, m[0].addr, img.span);
+    rc = -1;
+  }
+  *base = m[0].addr;
   ulp_failpoint ("load-mapped");
   if (rc == 0 && write_image (in, p, &img, target_base, *base) < 0) {
     ulp_fail ("cannot load: %s", ulp_error ());

@@ -30,9 +30,12 @@ int ulp_load_find (struct ulp_process *p, const struct ulp_runtime *st,
                    const struct ulp_container *c, uint64_t *base);
 /* Maps container C, not mapped yet, into P, relocated against the objects
    P maps, symbols looked up first in the library mapped at TARGET_BASE;
-   *BASE its load address.  The new mapping is recorded in ST.  */
+   *BASE its load address.  The new mapping is recorded in ST.  With
+   STATE_NEAR, P's state mapping, if it has none yet, is made in the same
+   batch of calls (as ulp_load_state does).  */
 int ulp_load_container (struct ulp_injector *in, struct ulp_process *p,
                         struct ulp_runtime *st, const struct ulp_container *c,
-                        uint64_t target_base, uint64_t *base);
+                        uint64_t target_base, uint64_t state_near,
+                        uint64_t *base);
 
 #endif

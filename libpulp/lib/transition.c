@@ -568,7 +568,25 @@ static const struct ulp_syscall_probe probes[] = {
   { SYS_mprotect, { 0x7f0000000000, 0x1000, 5 } },
   { SYS_mprotect, { 0x7f0000000000, 0x1000, 1 } },
   { SYS_munmap, { 0x7f0000000000, 0x40000 } },
+  /* Last: only the batch stub makes it (the signal it stops itself with). */
+  { SYS_tgkill, { 1000, 1000, SIGURG } },
 };
+#define NPROBES (sizeof probes / sizeof probes[0])
+
+/* Whether the thread may make batches (ulp_inject_batch) too: the cave
+   holds both stubs, and its filters allow every call from there and the
+   signal at the end.  Else calls are made one by one.  */
+static void
+allow_batch (struct ulp_stop *stop, int room)
+{
+  char why[200];
+  struct ulp_injector *in = &stop->injector;
+  uint64_t ip = in->stub + ULP_STUB_LEN + ULP_BATCH_SYSCALL_AT;
+  if (room
+      && ulp_seccomp_check (in->tid, probes, NPROBES, ip, why, sizeof why) == 1)
+    ulp_inject_allow_batch (in);
+  ulp_clear_error ();
+}
 
 struct ulp_injector *
 ulp_stop_injector (struct ulp_stop *stop)
@@ -582,13 +600,17 @@ ulp_stop_injector (struct ulp_stop *stop)
     stop->busy = 1;
     return NULL;
   }
-  uint64_t stub = ulp_process_code_cave (job->proc, ULP_STUB_LEN);
+  uint64_t stub
+      = ulp_process_code_cave (job->proc, ULP_STUB_LEN + ULP_BATCH_STUB_LEN);
+  int room = stub != 0;
+  if (!stub)
+    stub = ulp_process_code_cave (job->proc, ULP_STUB_LEN);
   char why[200];
   if (!stub)
     return NULL;
+  ulp_clear_error ();
   int allowed = ulp_seccomp_check (stop->tids[stop->caller], probes,
-                                   sizeof probes / sizeof probes[0], stub, why,
-                                   sizeof why);
+                                   NPROBES - 1, stub, why, sizeof why);
   if (allowed <= 0) {
     if (allowed == 0)
       ulp_fail ("%s", why);
@@ -599,6 +621,7 @@ ulp_stop_injector (struct ulp_stop *stop)
                         stub, job->deadline)
       < 0)
     return NULL;
+  allow_batch (stop, room);
   return &stop->injector;
 }
 

@@ -472,6 +472,17 @@ add_patches (struct plan *plan, struct ulp_runtime *st, uint64_t **addrs,
 
 /* Maps the containers to apply, or finds them mapped already: only a new
    mapping needs a thread to make system calls.  */
+/* The code the state mapping is made close to, when planning can tell:
+   the first function of the first container to apply.  */
+static uint64_t
+state_near (const struct plan *plan)
+{
+  if (plan->proc.state || !plan->napply || !plan->apply[0]->meta.nfuncs)
+    return 0;
+  return plan->apply_copies[0].base[0]
+         + plan->apply[0]->meta.funcs[0].old_offset;
+}
+
 static int
 load_containers (struct plan *plan, struct ulp_runtime *st,
                  struct ulp_stop *stop)
@@ -482,7 +493,7 @@ load_containers (struct plan *plan, struct ulp_runtime *st,
     struct ulp_injector *in = ulp_stop_injector (stop);
     if (!in
         || ulp_load_container (in, &plan->proc, st, plan->apply[i],
-                               plan->apply_copies[i].base[0],
+                               plan->apply_copies[i].base[0], state_near (plan),
                                &plan->load_bases[i])
                < 0)
       return -1;
@@ -529,13 +540,13 @@ write_patches (struct ulp_job *job, struct ulp_stop *stop)
   uint64_t *addrs = NULL;
   size_t naddrs = 0;
   enum ulp_stop_result rc = ULP_STOP_FAILED;
-  if (read_state (plan, stop, &page) == 0
-      && load_containers (plan, st, stop) == 0
+  int read = read_state (plan, stop, &page) == 0;
+  /* A page read before the state mapping was made (with a container,
+     below) or set up is not its page.  */
+  int known = plan->proc.state && !plan->proc.state_blank;
+  if (read && load_containers (plan, st, stop) == 0
       && remove_patches (plan, st, &addrs, &naddrs) == 0
       && add_patches (plan, st, &addrs, &naddrs) == 0) {
-    /* A page read before the state mapping was made or set up is not its
-       page.  */
-    int known = plan->proc.state && !plan->proc.state_blank;
     if (naddrs == 0 && !plan->proc.state)
       rc = ULP_STOP_DONE;
     else if (ensure_state_mapping (plan, stop, naddrs ? addrs[0] : 0) == 0)

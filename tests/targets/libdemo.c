@@ -22,7 +22,7 @@ demo_message (void)
 __attribute__ ((noinline, visibility ("hidden"))) int
 demo_hidden (int x)
 {
-  __asm__ volatile ("" : "+r"(x));
+  __asm__ volatile("" : "+r"(x));
   return x + 1;
 }
 
