@@ -24,29 +24,31 @@ static const uint8_t stub_code[ULP_STUB_LEN] = {
 };
 
 /* The batch stub, placed right after the stub: it takes the calls from
-   the stack, each as 11 words (number, six arguments, four addresses its
-   result is stored at), up to the word ~0, then returns home as the stub
-   does.
+   the stack, each as 15 words (number, six arguments, four pairs of an
+   address and an addend: the result plus the addend is stored at the
+   address), up to the word ~0, then returns home as the stub does.
        loop: pop %rax; cmp $-1,%rax; je tail
              pop %rdi; pop %rsi; pop %rdx; pop %r10; pop %r8; pop %r9
              syscall
-             4 x (pop %rcx; mov %rax,(%rcx))
+             4 x (pop %rcx; pop %rdx; add %rax,%rdx; mov %rdx,(%rcx))
              jmp loop
        tail: the stub's pops, popf, ret $128  */
 static const uint8_t batch_code[ULP_BATCH_STUB_LEN] = {
-  0x58, 0x48, 0x83, 0xf8, 0xff, 0x74, 0x1d,       /* loop */
+  0x58, 0x48, 0x83, 0xf8, 0xff, 0x74, 0x2d,       /* loop */
   0x5f, 0x5e, 0x5a, 0x41, 0x5a, 0x41, 0x58, 0x41, /* arguments */
   0x59, 0x0f, 0x05,                               /* syscall */
-  0x59, 0x48, 0x89, 0x01, 0x59, 0x48, 0x89, 0x01, /* results */
-  0x59, 0x48, 0x89, 0x01, 0x59, 0x48, 0x89, 0x01, /* */
-  0xeb, 0xdc,                                     /* jmp loop */
+  0x59, 0x5a, 0x48, 0x01, 0xc2, 0x48, 0x89, 0x11, /* results */
+  0x59, 0x5a, 0x48, 0x01, 0xc2, 0x48, 0x89, 0x11, /* */
+  0x59, 0x5a, 0x48, 0x01, 0xc2, 0x48, 0x89, 0x11, /* */
+  0x59, 0x5a, 0x48, 0x01, 0xc2, 0x48, 0x89, 0x11, /* */
+  0xeb, 0xcc,                                     /* jmp loop */
   0x58, 0x59, 0x5a, 0x5e, 0x5f, 0x41, 0x58, 0x41, /* tail */
   0x59, 0x41, 0x5a, 0x41, 0x5b, 0x9d, 0xc2, 0x80, /* */
   0x00,
 };
 _Static_assert(ULP_BATCH_SYSCALL_AT == 16, "the batch stub's syscall");
-#define ENTRY_WORDS 11
 #define RESULT_SLOTS 4
+#define ENTRY_WORDS (7 + 2 * RESULT_SLOTS)
 /* The calls of a batch and their results, between the saved registers and
    the scratch (one entry more: the closing signal).  */
 #define BATCH_AREA (8 * ((ULP_MAX_BATCH + 1) * (ENTRY_WORDS + 1) + 1))
@@ -298,16 +300,23 @@ quiet_signal (pid_t tid)
 }
 
 int
-ulp_inject_allow_batch (struct ulp_injector *in)
+ulp_inject_allow_batch (struct ulp_injector *in, const uint64_t *pcs,
+                        size_t npcs)
 {
   uint8_t there[ULP_BATCH_STUB_LEN];
   uint64_t at = in->stub + ULP_STUB_LEN;
   int sig = quiet_signal (in->tid);
   if (!sig || ulp_process_read (in->proc, at, there, sizeof there) < 0)
     return -1;
-  if (memcmp (there, batch_code, sizeof there) != 0
-      && ulp_process_write (in->proc, at, batch_code, sizeof batch_code) < 0)
-    return -1;
+  if (memcmp (there, batch_code, sizeof there) != 0) {
+    /* Other bytes there may be a stub of another version of the tool
+       that a thread let go by it still runs.  */
+    for (size_t i = 0; i < npcs; i++)
+      if (pcs[i] >= at && pcs[i] < at + sizeof there)
+        return -1;
+    if (ulp_process_write (in->proc, at, batch_code, sizeof batch_code) < 0)
+      return -1;
+  }
   in->batch = at;
   in->batch_signal = sig;
   return 0;
@@ -318,8 +327,10 @@ static void
 arguments (const struct ulp_call *calls, size_t k, uint64_t args[6])
 {
   for (int j = 0; j < 6; j++)
-    args[j] = calls[k].take[j] ? (uint64_t)calls[calls[k].take[j] - 1].result
-                               : calls[k].args[j];
+    args[j] = calls[k].args[j];
+  for (int j = 0; j < 6; j++)
+    if (calls[k].take[j])
+      args[j] += (uint64_t)calls[calls[k].take[j] - 1].result;
 }
 
 static int
@@ -335,8 +346,8 @@ one_by_one (struct ulp_injector *in, struct ulp_call *calls, size_t n)
 }
 
 /* The words of the batch at TABLE, the results at RESULTS: each call
-   stores its result in its own word, and in the argument words of the
-   later calls that take it.  */
+   stores its result in its own word, and (plus their addend) in the
+   argument words of the later calls that take it.  */
 static int
 lay_out (const struct ulp_injector *in, const struct ulp_call *calls, size_t n,
          uint64_t table, uint64_t results, uint64_t *words)
@@ -354,7 +365,7 @@ lay_out (const struct ulp_injector *in, const struct ulp_call *calls, size_t n,
       e[3] = (uint64_t)in->batch_signal;
     }
     for (int s = 0; s < RESULT_SLOTS; s++)
-      e[7 + s] = results + 8 * k;
+      e[7 + 2 * s] = results + 8 * k; /* addend 0 */
   }
   for (size_t k = 0; k < n; k++)
     for (int j = 0; j < 6; j++) {
@@ -362,13 +373,14 @@ lay_out (const struct ulp_injector *in, const struct ulp_call *calls, size_t n,
         continue;
       size_t from = (size_t)calls[k].take[j] - 1, s = 1;
       uint64_t *e = &words[from * ENTRY_WORDS];
-      while (s < RESULT_SLOTS && e[7 + s] != results + 8 * from)
+      while (s < RESULT_SLOTS && e[7 + 2 * s] != results + 8 * from)
         s++;
       if (from >= k || s == RESULT_SLOTS)
         return ulp_fail ("a batch of system calls passes a result on to "
                          "more than %d arguments",
                          RESULT_SLOTS - 1);
-      e[7 + s] = table + 8 * (k * ENTRY_WORDS + 1 + (size_t)j);
+      e[7 + 2 * s] = table + 8 * (k * ENTRY_WORDS + 1 + (size_t)j);
+      e[8 + 2 * s] = calls[k].args[j];
     }
   words[(n + 1) * ENTRY_WORDS] = ~0ULL;
   return 0;

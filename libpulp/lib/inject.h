@@ -42,9 +42,9 @@
 #include "process.h"
 
 #define ULP_STUB_LEN 19
-#define ULP_BATCH_STUB_LEN 53
+#define ULP_BATCH_STUB_LEN 69
 #define ULP_BATCH_SYSCALL_AT 16 /* the batch stub's syscall instruction */
-#define ULP_MAX_BATCH 8
+#define ULP_MAX_BATCH 16
 #define ULP_MAX_HELD_SIGNALS 8
 
 struct ulp_injector
@@ -81,7 +81,8 @@ int ulp_inject_syscall (struct ulp_injector *in, long nr,
 int ulp_inject_call (struct ulp_injector *in, const char *what, long nr,
                      const uint64_t args[6], int64_t *result);
 /* A system call of a batch: number, arguments, and (1 + the index of an
-   earlier call) for each argument that is that call's result, else 0.  */
+   earlier call) for each argument that is that call's result plus the
+   argument given (an offset into a mapping, say), else 0.  */
 struct ulp_call
 {
   long nr;
@@ -92,9 +93,11 @@ struct ulp_call
 
 /* Places the batch stub after the stub (the cave must hold both) if the
    thread has a signal to stop itself with after a batch, one that does
-   nothing when no tool is there (see quiet_signal).  -1 if not: calls are
-   then made one by one.  */
-int ulp_inject_allow_batch (struct ulp_injector *in);
+   nothing when no tool is there (see quiet_signal), and no thread (its
+   program counter among the NPCS PCS) is where the stub would be written.
+   -1 if not: calls are then made one by one.  */
+int ulp_inject_allow_batch (struct ulp_injector *in, const uint64_t *pcs,
+                            size_t npcs);
 /* Has the thread make the N calls (at most ULP_MAX_BATCH) in order: with
    the batch stub, all of them between one resume and one stop, else one
    by one.  A call that fails passes its negative errno on to the calls

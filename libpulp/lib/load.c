@@ -52,13 +52,15 @@ memfd_failed (const struct ulp_call *calls, char *why, size_t size)
   return 0;
 }
 
-/* Makes the N (at most 2) memfd mappings M in one batch of calls: a failed
-   call fails those after it that take its descriptor, and what was mapped
-   is unmapped again if any of them failed.  */
+/* Makes the N (at most 2) memfd mappings M in one batch of calls, then
+   the NTHEN calls THEN (which may take the first mapping's address, the
+   result of call 3): a failed call fails those after it that take its
+   result, and what was mapped is unmapped again if a mapping failed.  */
 static int
-map_memfds (struct ulp_injector *in, struct memfd_map *m, size_t n)
+map_memfds (struct ulp_injector *in, struct memfd_map *m, size_t n,
+            struct ulp_call *then, size_t nthen)
 {
-  struct ulp_call calls[2 * MEMFD_CALLS];
+  struct ulp_call calls[ULP_MAX_BATCH];
   uint64_t where = ulp_inject_scratch (in, n * (MEMFD_NAME_MAX + 1));
   char why[300] = "";
   memset (calls, 0, sizeof calls);
@@ -84,8 +86,12 @@ map_memfds (struct ulp_injector *in, struct memfd_map *m, size_t n)
     c[3].nr = SYS_close;
     c[3].take[0] = fd;
   }
-  if (ulp_inject_batch (in, calls, n * MEMFD_CALLS) < 0)
+  if (n * MEMFD_CALLS + nthen > ULP_MAX_BATCH)
+    return ulp_fail ("too many system calls for one batch");
+  memcpy (&calls[n * MEMFD_CALLS], then, nthen * sizeof *then);
+  if (ulp_inject_batch (in, calls, n * MEMFD_CALLS + nthen) < 0)
     return -1;
+  memcpy (then, &calls[n * MEMFD_CALLS], nthen * sizeof *then);
   for (size_t i = 0; i < n && !why[0]; i++)
     memfd_failed (&calls[i * MEMFD_CALLS], why, sizeof why);
   for (size_t i = 0; i < n; i++)
@@ -131,7 +137,7 @@ int
 ulp_load_state (struct ulp_injector *in, struct ulp_process *p, uint64_t near)
 {
   struct memfd_map m = state_map (near);
-  return map_memfds (in, &m, 1) < 0 ? -1 : take_state (in, p, m.addr);
+  return map_memfds (in, &m, 1, NULL, 0) < 0 ? -1 : take_state (in, p, m.addr);
 }
 
 int
@@ -229,26 +235,34 @@ memfd_name (const struct ulp_container *c, char *out, size_t size)
   }
 }
 
-/* The container is mapped read-only: only regions that differ change.  */
+/* The container is mapped read-only: only regions that differ change,
+   with one mprotect each, their address the result of call TAKE - 1 plus
+   the segment's offset (or BASE when TAKE is 0).  0 with N calls in
+   CALLS, or -1 when there are more than MAX.  */
 static int
-protect (struct ulp_injector *in, const struct ulp_image *img, uint64_t base)
+protect_calls (const struct ulp_image *img, uint64_t base, int take,
+               struct ulp_call *calls, size_t max, size_t *n)
 {
-  struct ulp_call calls[ULP_MAX_BATCH];
-  size_t n = 0;
-  memset (calls, 0, sizeof calls);
+  *n = 0;
+  memset (calls, 0, max * sizeof *calls);
   for (size_t i = 0; i < img->nseg; i++) {
     if (img->seg[i].prot == PROT_READ)
       continue;
-    if (n == ULP_MAX_BATCH)
-      return ulp_fail ("more than %d writable or executable segments",
-                       ULP_MAX_BATCH);
-    calls[n].nr = SYS_mprotect;
-    calls[n].args[0] = base + img->seg[i].vaddr;
-    calls[n].args[1] = img->seg[i].size;
-    calls[n++].args[2] = (uint64_t)img->seg[i].prot;
+    if (*n == max)
+      return -1;
+    struct ulp_call *c = &calls[(*n)++];
+    c->nr = SYS_mprotect;
+    c->args[0] = base + img->seg[i].vaddr;
+    c->take[0] = take;
+    c->args[1] = img->seg[i].size;
+    c->args[2] = (uint64_t)img->seg[i].prot;
   }
-  if (ulp_inject_batch (in, calls, n) < 0)
-    return -1;
+  return 0;
+}
+
+static int
+protect_failed (const struct ulp_call *calls, size_t n)
+{
   for (size_t i = 0; i < n; i++)
     if (calls[i].result < 0)
       return ulp_fail ("mprotect in the process failed: %s",
@@ -257,8 +271,25 @@ protect (struct ulp_injector *in, const struct ulp_image *img, uint64_t base)
 }
 
 static int
+protect (struct ulp_injector *in, const struct ulp_image *img, uint64_t base)
+{
+  struct ulp_call calls[ULP_MAX_BATCH];
+  size_t n;
+  if (protect_calls (img, base, 0, calls, ULP_MAX_BATCH, &n) < 0)
+    return ulp_fail ("more than %d writable or executable segments",
+                     ULP_MAX_BATCH);
+  if (ulp_inject_batch (in, calls, n) < 0)
+    return -1;
+  return protect_failed (calls, n);
+}
+
+/* Relocates the image for BASE and writes it there (through the memory
+   file, so protections that are set already do not matter), then sets
+   the protections if PROTECT.  */
+static int
 write_image (struct ulp_injector *in, struct ulp_process *p,
-             struct ulp_image *img, uint64_t target_base, uint64_t base)
+             struct ulp_image *img, uint64_t target_base, uint64_t base,
+             int protect_after)
 {
   struct lookup l = { p, target_base };
   uint8_t *bytes = malloc (img->span);
@@ -268,7 +299,7 @@ write_image (struct ulp_injector *in, struct ulp_process *p,
   if (rc == 0)
     rc = ulp_process_write (p, base, bytes, img->span);
   free (bytes);
-  return rc == 0 ? protect (in, img, base) : -1;
+  return rc == 0 && protect_after ? protect (in, img, base) : rc;
 }
 
 int
@@ -283,15 +314,24 @@ ulp_load_container (struct ulp_injector *in, struct ulp_process *p,
   memfd_name (c, name, sizeof name);
   struct memfd_map m[2]
       = { { name, img.span, 0, PROT_READ, 0 }, state_map (state_near) };
-  size_t n = state_near && !p->state ? 2 : 1;
-  int rc = map_memfds (in, m, n);
-  if (rc == 0 && n == 2 && take_state (in, p, m[1].addr) < 0) {
+  size_t n = state_near && !p->state ? 2 : 1, nprot;
+  /* The protections in the same batch, where the stub can pass the
+     mapping's address on to each of them.  */
+  struct ulp_call prot[3];
+  int early = protect_calls (&img, 0, 3, prot, 3, &nprot) == 0;
+  int rc = map_memfds (in, m, n, prot, early ? nprot : 0);
+  if (rc == 0 && early && protect_failed (prot, nprot) < 0) {
+    unmap (in, m[0].addr, img.span);
+    if (n == 2)
+      unmap (in, m[1].addr, ULP_STATE_SIZE);
+    rc = -1;
+  } else if (rc == 0 && n == 2 && take_state (in, p, m[1].addr) < 0) {
     unmap (in, m[0].addr, img.span);
     rc = -1;
   }
   *base = m[0].addr;
   ulp_failpoint ("load-mapped");
-  if (rc == 0 && write_image (in, p, &img, target_base, *base) < 0) {
+  if (rc == 0 && write_image (in, p, &img, target_base, *base, !early) < 0) {
     ulp_fail ("cannot load: %s", ulp_error ());
     unmap (in, *base, img.span);
     rc = -1;

@@ -584,7 +584,7 @@ allow_batch (struct ulp_stop *stop, int room)
   uint64_t ip = in->stub + ULP_STUB_LEN + ULP_BATCH_SYSCALL_AT;
   if (room
       && ulp_seccomp_check (in->tid, probes, NPROBES, ip, why, sizeof why) == 1)
-    ulp_inject_allow_batch (in);
+    ulp_inject_allow_batch (in, stop->pcs, stop->npcs);
   ulp_clear_error ();
 }
 
