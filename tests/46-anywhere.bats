@@ -174,3 +174,20 @@ C
     assert_alive "$LAST"
   done
 }
+
+# The calls of a first apply and the thread's saved registers go on its
+# stack, below its red zone: never into the guard page below the stack,
+# which /proc/PID/mem would write but the thread could not read back.
+@test "a first apply when the only thread's stack is nearly used up: it lives on, FAILED with the reason" {
+  need_fixtures stack_edge
+  patch_a
+  NORUNTIME=1 start_target stack_edge "$FIX/v1" "$W/edge.out" 1024
+  wait_for_output edge "original v1"
+  run "$ULP" trigger -p "$LAST" "$W/a.so"
+  sleep 0.3
+  assert_alive "$LAST"
+  rm -f "$W/edge.out"
+  wait_for_output edge "original v1"
+  assert_failure
+  assert_output --partial "no room left on its stack"
+}

@@ -120,7 +120,7 @@ ulp_inject_begin (struct ulp_injector *in, struct ulp_process *p, pid_t tid,
   uint64_t saved[SAVED_WORDS]
       = { r->rax, r->rcx, r->rdx, r->rsi,    r->rdi, r->r8,
           r->r9,  r->r10, r->r11, r->eflags, r->rip };
-  if (ulp_process_write (p, r->rsp - SAVE_AREA, saved, sizeof saved) < 0)
+  if (ulp_inject_write_stack (in, r->rsp - SAVE_AREA, saved, sizeof saved) < 0)
     return -1;
   in->active = 1;
   return 0;
@@ -247,6 +247,21 @@ ulp_inject_call (struct ulp_injector *in, const char *what, long nr,
     return ulp_fail ("%s in the process failed: %s", what,
                      strerror ((int)-*result));
   return 0;
+}
+
+/* Not through /proc/PID/mem, which also writes a stack's guard page (a
+   private mapping made PROT_NONE): the thread would fault on what it pops
+   from there.  */
+int
+ulp_inject_write_stack (struct ulp_injector *in, uint64_t at, const void *buf,
+                        size_t len)
+{
+  struct iovec from = { (void *)buf, len };
+  if (ulp_process_write_ranges (in->proc, &at, &from, 1) == 0)
+    return 0;
+  return ulp_fail ("thread %d has no room left on its stack for the "
+                   "system calls (%s)",
+                   (int)in->tid, ulp_error ());
 }
 
 uint64_t
@@ -427,7 +442,7 @@ ulp_inject_batch (struct ulp_injector *in, struct ulp_call *calls, size_t n)
   r.orig_rax = (unsigned long long)-1;
   r.eflags &= ~0x100ULL; /* no single-stepping */
   if (lay_out (in, calls, n, table, results, words) < 0
-      || ulp_process_write (in->proc, table, words, bytes) < 0)
+      || ulp_inject_write_stack (in, table, words, bytes) < 0)
     return -1;
   if (ptrace (PTRACE_SETREGS, in->tid, 0, &r) != 0)
     return ulp_fail ("cannot set the registers of thread %d: %s", (int)in->tid,

@@ -109,6 +109,11 @@ int ulp_inject_batch (struct ulp_injector *in, struct ulp_call *calls,
 /* LEN bytes of the thread's stack below the saved registers, free for
    the arguments of the calls (a file name, say).  */
 uint64_t ulp_inject_scratch (const struct ulp_injector *in, size_t len);
+/* Writes LEN bytes at AT of the thread's stack (below the saved
+   registers), only where the thread itself could write: -1 with ulp_error
+   at the end of its stack.  */
+int ulp_inject_write_stack (struct ulp_injector *in, uint64_t at,
+                            const void *buf, size_t len);
 /* Puts the thread's own registers back; it stays stopped.  */
 int ulp_inject_end (struct ulp_injector *in);
 

@@ -68,7 +68,7 @@ map_memfds (struct ulp_injector *in, struct memfd_map *m, size_t n,
     uint64_t name_at = where + i * (MEMFD_NAME_MAX + 1);
     struct ulp_call *c = &calls[i * MEMFD_CALLS];
     int fd = (int)(i * MEMFD_CALLS) + 1; /* the memfd_create's result */
-    if (ulp_process_write (in->proc, name_at, m[i].name, strlen (m[i].name) + 1)
+    if (ulp_inject_write_stack (in, name_at, m[i].name, strlen (m[i].name) + 1)
         < 0)
       return -1;
     c[0].nr = SYS_memfd_create;
