@@ -248,41 +248,38 @@ ${FLIP_START[*]} s)"
   assert_equal "$(ctl tt "signal worker")" "sent"
   r=$(ctl tt "result worker")
   [[ $r == "rc=-1 errno=EINTR took="* ]] || fail "epoll_wait: $r"
-  # while held: the signal comes while the tool, stopped for it, holds the
-  # worker and has not yet looked at it.  ulp lets the threads go in the
-  # order it seized them, the main thread first: while that one is held
-  # too, the worker's turn has not come.
+  # while held: the signal comes while the tool, stopped for it
+  # (ULP_FAILPOINT=NAME:stop) after switching the patch, holds the worker
+  # and has not yet released it.
   ctl tt "start worker recv 30000" >/dev/null
   run python3 - "$ULP" "$TPID" "$(ctl tt "tid worker")" "$W/p1.so" <<'PY'
-import ctypes, os, signal, subprocess, sys
+import ctypes, os, signal, subprocess, sys, time
 ulp, pid, tid, patch = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 libc = ctypes.CDLL(None, use_errno=True)
 SYS_tgkill = 234
 
-def held(t):
-    try:
-        with open(f"/proc/{pid}/task/{t}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] == "t"
-    except OSError:
-        return False
+def state(path):
+    with open(path) as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
 
-for n in range(40):
-    args = [ulp, "trigger", "-p", str(pid)] + (["--revert"] if n % 2 else []) + [patch]
-    tool = subprocess.Popen(args, stdout=subprocess.DEVNULL)
-    caught = False
-    while tool.poll() is None and not caught:
-        if held(pid) and held(tid):
-            os.kill(tool.pid, signal.SIGSTOP)
-            if held(pid) and held(tid):
-                libc.syscall(SYS_tgkill, pid, tid, signal.SIGUSR1)
-                caught = True
-            os.kill(tool.pid, signal.SIGCONT)
-    if tool.wait() != 0:
-        sys.exit(f"trigger {n} failed")
-    if caught:
-        print(f"signal sent while held, trigger {n}")
-        sys.exit(0)
-sys.exit("never caught the worker held")
+env = dict(os.environ, ULP_FAILPOINT="commit-switched:stop")
+tool = subprocess.Popen([ulp, "trigger", "-p", str(pid), patch], env=env,
+                        stdout=subprocess.DEVNULL)
+deadline = time.monotonic() + 20
+while state(f"/proc/{tool.pid}/stat") != "T":
+    if tool.poll() is not None or time.monotonic() > deadline:
+        sys.exit("the tool never stopped at commit-switched")
+    time.sleep(0.001)
+held = state(f"/proc/{pid}/task/{tid}/stat") == "t"
+if held:
+    libc.syscall(SYS_tgkill, pid, tid, signal.SIGUSR1)
+os.kill(tool.pid, signal.SIGCONT)
+if not held:
+    tool.wait()
+    sys.exit("the worker is not held at commit-switched")
+if tool.wait() != 0:
+    sys.exit("the trigger failed")
+print("signal sent while held")
 PY
   [ "$status" -eq 0 ] || fail "$output"
   echo "# $output" >&3

@@ -52,6 +52,18 @@ untraced() {
   done
 }
 
+# Every thread back on its own scheduling policy: threads the tool gave a
+# real-time priority for a moment (libpulp/lib/boost.h) get theirs back,
+# from the tool or, once it is dead, from its guardian.
+unraised() {
+  local i
+  for ((i = 0; i < 100; i++)); do
+    ps -L -o cls= -p "$PID" | grep -qv TS || return 0
+    sleep 0.02
+  done
+  fail "threads left real-time: $(ps -L -o tid=,cls=,rtprio= -p "$PID" | tr '\n' ' ')"
+}
+
 finish() {
   local r state
   state=$(settled)
@@ -87,13 +99,14 @@ die_at() {
   run env ULP_FAILPOINT="$point" "$ULP" trigger -p "$PID" "$@" "$W/p1.so"
   [ "$status" -eq 137 ] || fail "failpoint $point not reached: exit $status: $output"
   untraced
+  unraised
 }
 
 @test "killed at each step of an apply: old or new code, never a mix, and the next trigger works" {
   pack p1 patch1 "$LIB"
   local point expect
-  for point in ${ULP_KILL_POINTS:-inject-set inject-entry inject-exit load-mapped \
-    state-mapped commit-claimed commit-windows commit-switched}; do
+  for point in ${ULP_KILL_POINTS:-boost-raised inject-set inject-entry inject-exit \
+    load-mapped state-mapped commit-claimed commit-windows commit-switched}; do
     # a process that never had the patch: every step is taken
     start_stress "st_${point//-/_}"
     remember_area
@@ -139,6 +152,38 @@ die_at() {
     kill -9 "$tool" 2>/dev/null || true
     wait "$tool" 2>/dev/null || true
     state=$(settled)
+    unraised
   done
   finish
+}
+
+# sched_of PID: each thread's policy and nice, in thread order.
+sched_of() {
+  ps -L -o cls=,ni= -p "$1" | tr -s ' \n' ' '
+}
+
+@test "a trigger on busy threads gives each its own policy and nice back" {
+  pack p1 patch1 "$LIB"
+  start_stress
+  local tids
+  mapfile -t tids < <(ls /proc/"$PID"/task)
+  renice -n 5 -p "${tids[@]}" >/dev/null
+  chrt -b -p 0 "${tids[1]}"
+  chrt -i -p 0 "${tids[2]}"
+  renice -n 9 -p "${tids[3]}" >/dev/null
+  local before
+  before=$(sched_of "$PID")
+  [[ $before == *B*IDL* ]] || fail "could not set the policies: $before"
+  widen $((O | P1))
+  run "$ULP" trigger -p "$PID" "$W/p1.so" # a first apply: makes calls
+  assert_success
+  allow $P1
+  assert_equal "$(sched_of "$PID")" "$before"
+  widen $((O | P1))
+  run "$ULP" trigger --revert -p "$PID" "$W/p1.so"
+  assert_success
+  allow $O
+  assert_equal "$(sched_of "$PID")" "$before"
+  finish
+  assert_equal "$(sched_of "$PID")" "$before"
 }

@@ -17,7 +17,9 @@
 #include <unistd.h>
 
 #include "array.h"
+#include "boost.h"
 #include "error.h"
+#include "failpoint.h"
 #include "resume.h"
 #include "seccomp.h"
 #include "text.h"
@@ -56,6 +58,7 @@ struct ulp_thread
   int interrupted;
   int pending_sig;
   int stop_event; /* PTRACE_EVENT_* of its stop, 0 for a signal */
+  int boost;      /* its raised priority (boost.h), or 0 */
   int64_t stopped_at;
   struct ulp_resume resume; /* what its system call needs when let go */
   /* Its registers as read in this stop, while nothing changed them.  */
@@ -68,6 +71,13 @@ struct ulp_thread
    if it sleeps where a stop cannot reach it, the others are released.  */
 #define STRAGGLER_NS 10000000LL
 #define STRAGGLER_POLL_NS 5000000LL
+/* Threads not stopped this long after the interrupt are raised (boost.h):
+   those that were asleep have stopped by then, those waiting for a CPU
+   behind busy threads may wait for a whole scheduling period.  */
+#define BOOST_AFTER_NS 1000000LL
+/* ... and put back this long after if they still have not: a thread in a
+   long system call would keep a CPU from the host.  */
+#define BOOST_FOR_NS 2000000LL
 /* How long a failing job waits for interrupted threads to stop, so that
    it can let them go as if nothing happened.  Nothing is held meanwhile. */
 #define RELEASE_GRACE_NS 500000000LL
@@ -140,6 +150,20 @@ find_thread (struct ulp_job *job, pid_t tid)
     if (job->threads[i].tid == tid && !job->threads[i].gone)
       return &job->threads[i];
   return NULL;
+}
+
+static void
+raise_priority (struct ulp_thread *t)
+{
+  if (!t->boost && !t->gone)
+    t->boost = ulp_boost_raise (t->tid);
+}
+
+static void
+restore_priority (struct ulp_thread *t)
+{
+  ulp_boost_restore (t->boost);
+  t->boost = 0;
 }
 
 /* The kernel refuses to trace a thread that has exited but is not yet
@@ -259,8 +283,29 @@ interrupt (struct ulp_thread *t)
   ulp_resume_sample (&t->resume, t->tid);
   if (ptrace (PTRACE_INTERRUPT, t->tid, 0, 0) == 0)
     t->interrupted = 1;
-  else if (errno == ESRCH)
+  else if (errno == ESRCH) {
     t->gone = 1;
+    restore_priority (t);
+  }
+}
+
+/* The threads interrupted that have not stopped yet.  */
+static void
+restore_laggards (struct ulp_job *job)
+{
+  for (size_t i = 0; i < job->nthreads; i++)
+    if (!job->threads[i].stopped)
+      restore_priority (&job->threads[i]);
+}
+
+static void
+raise_laggards (struct ulp_job *job)
+{
+  for (size_t i = 0; i < job->nthreads; i++) {
+    struct ulp_thread *t = &job->threads[i];
+    if (t->interrupted && !t->stopped)
+      raise_priority (t);
+  }
 }
 
 struct signal_masks
@@ -426,6 +471,7 @@ release (struct ulp_job *job)
     job->phase = RELEASE;
     job->release_by = now_ns () + RELEASE_GRACE_NS;
   }
+  restore_laggards (job);
   for (size_t i = 0; i < job->nthreads; i++) {
     struct ulp_thread *t = &job->threads[i];
     if (t->gone)
@@ -445,6 +491,7 @@ static void
 back_off (struct ulp_job *job, const char *why)
 {
   job->attempts++;
+  restore_laggards (job);
   for (size_t i = 0; i < job->nthreads; i++)
     resume (&job->threads[i]);
   snprintf (job->reason, sizeof job->reason, "%s", why);
@@ -526,6 +573,8 @@ start_stop (struct ulp_job *job)
 {
   job->phase = STOP;
   job->check_at = now_ns () + STRAGGLER_NS;
+  job->boost_at = now_ns () + BOOST_AFTER_NS;
+  job->boosting = 0;
   for (size_t i = 0; i < job->nthreads; i++)
     interrupt (&job->threads[i]);
 }
@@ -622,6 +671,11 @@ ulp_stop_injector (struct ulp_stop *stop)
       < 0)
     return NULL;
   allow_batch (stop, room);
+  /* Every call it makes waits for it to run: behind busy threads too.  */
+  struct ulp_thread *caller = find_thread (job, stop->tids[stop->caller]);
+  if (caller)
+    raise_priority (caller);
+  ulp_failpoint ("boost-raised");
   return &stop->injector;
 }
 
@@ -696,8 +750,10 @@ end_injection (struct ulp_job *job, struct ulp_stop *stop)
   struct ulp_injector *in = &stop->injector;
   int rc = 0;
   struct ulp_thread *caller = in->tid ? find_thread (job, in->tid) : NULL;
-  if (caller)
+  if (caller) {
     caller->regs_known = 0; /* it made calls: its registers are read anew */
+    restore_priority (caller);
+  }
   if (in->active && !in->lost && ulp_inject_end (in) < 0)
     rc = -1;
   if (in->lost || in->active) {
@@ -980,6 +1036,7 @@ static void
 on_stop (struct ulp_job *job, struct ulp_thread *t, int status)
 {
   int sig = WSTOPSIG (status), event = status >> 16;
+  restore_priority (t);
   t->stopped = 1;
   t->regs_known = 0;
   t->stop_event = event;
@@ -1026,6 +1083,7 @@ on_event (struct ulp_job *jobs, size_t n, const struct job_index *x, pid_t tid,
     return;
   }
   if (WIFEXITED (status) || WIFSIGNALED (status)) {
+    restore_priority (t);
     t->gone = 1;
     t->stopped = 0;
   } else if (WIFSTOPPED (status))
@@ -1110,6 +1168,14 @@ handle_timers (struct ulp_job *job, const struct ulp_transition_options *o,
     backoff_timer (job, o, now);
     break;
   case STOP:
+    if (now >= job->boost_at && !job->boosting) {
+      raise_laggards (job);
+      job->boosting = 1;
+      job->boost_at = now + BOOST_FOR_NS;
+    } else if (now >= job->boost_at) {
+      restore_laggards (job);
+      job->boost_at = INT64_MAX;
+    }
     if (now >= job->deadline)
       job_fail (job, "timed out waiting for the threads to stop (%s)",
                 laggards (job));
@@ -1131,8 +1197,10 @@ timer_of (const struct ulp_job *job)
   switch (job->phase) {
   case BACKOFF:
     return job->wake_at;
-  case STOP:
-    return job->check_at < job->deadline ? job->check_at : job->deadline;
+  case STOP: {
+    int64_t at = job->check_at < job->deadline ? job->check_at : job->deadline;
+    return job->boost_at < at ? job->boost_at : at;
+  }
   case RELEASE:
     return job->release_by;
   default:
@@ -1208,6 +1276,7 @@ run_loop (void *arg)
   size_t n = r->n;
   struct sched_param previous;
   int policy = run_promptly (&previous);
+  ulp_boost_start (); /* after run_promptly: its guardian is as prompt */
   ulp_heap_prefault (n * 4096); /* this thread's: threads, registers */
   if (index_build (&r->index, jobs, n) < 0)
     r->index.slots = NULL; /* found by scanning, more slowly */
@@ -1239,10 +1308,33 @@ run_loop (void *arg)
     if (sig > 0 && sig != SIGCHLD)
       on_stop_signal (jobs, n, sig);
   }
+  for (size_t i = 0; i < n; i++)
+    for (size_t k = 0; k < jobs[i].nthreads; k++)
+      restore_priority (&jobs[i].threads[k]);
+  ulp_boost_end ();
   if (policy >= 0)
     sched_setscheduler (0, policy, &previous);
   free (r->index.slots);
   return NULL;
+}
+
+/* Made real-time from the start where permitted (run_promptly): on a busy
+   host a new thread of normal policy waits its turn to begin.  */
+static int
+start_loop_thread (pthread_t *thread, struct run *r)
+{
+  pthread_attr_t attr;
+  struct sched_param rt = { .sched_priority = 1 };
+  int rc = -1;
+  if (pthread_attr_init (&attr) != 0)
+    return pthread_create (thread, NULL, run_loop, r);
+  if (sched_getscheduler (0) == SCHED_OTHER
+      && pthread_attr_setinheritsched (&attr, PTHREAD_EXPLICIT_SCHED) == 0
+      && pthread_attr_setschedpolicy (&attr, SCHED_RR) == 0
+      && pthread_attr_setschedparam (&attr, &rt) == 0)
+    rc = pthread_create (thread, &attr, run_loop, r);
+  pthread_attr_destroy (&attr);
+  return rc == 0 ? 0 : pthread_create (thread, NULL, run_loop, r);
 }
 
 /* The loop runs in a thread of its own, so that whatever it still traces
@@ -1260,7 +1352,7 @@ ulp_transition_run (struct ulp_job *jobs, size_t n,
   sigaddset (&r.waited, SIGCHLD);
   pthread_sigmask (SIG_BLOCK, &r.waited, &old);
   pthread_t thread;
-  if (pthread_create (&thread, NULL, run_loop, &r) == 0)
+  if (start_loop_thread (&thread, &r) == 0)
     pthread_join (thread, NULL);
   else
     run_loop (&r);

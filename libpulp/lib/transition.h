@@ -116,6 +116,8 @@ struct ulp_job
   size_t nthreads, threads_cap;
   int64_t deadline, wake_at;
   int64_t check_at;   /* next look for threads that cannot stop */
+  int64_t boost_at;   /* when to raise the threads not stopped yet */
+  int boosting;       /* raised: boost_at is when to put them back */
   int64_t release_by; /* threads not stopped by then are given up */
   pid_t straggler;    /* the thread waited for in BACKOFF, or 0 */
 };
