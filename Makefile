@@ -1,5 +1,5 @@
 # Userspace live patching with RPM delivery.  `make` builds into build/.
-VERSION := 0.1.0
+VERSION := 0.2.0
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 LIBDIR ?= $(PREFIX)/lib64
@@ -150,7 +150,7 @@ install: all
 	install -D -m 0755 $(B)/ulp-catalog $(DESTDIR)$(BINDIR)/ulp-catalog
 	install -D -m 0644 catalog/ulp-catalog.1 $(DESTDIR)$(MANDIR)/man1/ulp-catalog.1
 
-# The project's own packages, ulp and ulp-runtime, into $(B)/rpm.
+# The project's own package, ulp, into $(B)/rpm.
 rpm: deps
 	packaging/build-rpm.sh $(abspath $(B)/rpm) $(VERSION)
 

@@ -227,7 +227,7 @@ plugin_root() {
   R=$W/root
   make_root "$R"
   rpm --root "$R" -i \
-    "$PKG"/root/good/{test-base-,ulp-runtime-,libdemo-1.0-1.}*.rpm 2>/dev/null
+    "$PKG"/root/good/{test-base-,ulp-[0-9],libdemo-1.0-1.}*.rpm 2>/dev/null
   RUNTIME=$R/usr/lib64/libpulp.so.0 LIBDIR=$R/usr/lib64 waiting_target dstate "$sleep"
   printf '#!/bin/sh\n%s\nshift 2\nexec "%s" transaction %s "$@"\n' \
     "${HELPER_PRELUDE:-}" "$BUILD/ulp_post_hook" "$budget" >"$W/wrap"

@@ -14,19 +14,20 @@ setup_zypper_root() {
 
 @test "zypper in, up and rm: every process gets its build's patch, v1 is replaced by v2 in one stop, rm reverts" {
   setup_zypper_root
-  run zyp install --no-recommends test-base ulp-runtime libdemo-1.0-1
+  run zyp install --no-recommends test-base ulp libdemo-1.0-1
   assert_success
-  RUNTIME_SO=$R/usr/lib64/libpulp.so.0
-  monitor old "$R/usr/lib64"
+  # Started as ulp 0.1 needed, with the former runtime preloaded: it still
+  # starts and is patched like the others.
+  PRELOAD=$R/usr/lib64/libpulp.so.0 monitor old "$R/usr/lib64"
   old=$LAST
   # An upgrade of the library: the running process keeps the old build.
   run zyp install --no-recommends libdemo-1.0-2
   assert_success
   monitor new "$R/usr/lib64"
   new=$LAST
-  NORUNTIME=1 monitor bare "$R/usr/lib64"
+  monitor bare "$R/usr/lib64"
   bare=$LAST
-  LD_PRELOAD=$RUNTIME_SO sleep 600 &
+  sleep 600 &
   other=$!
   PIDS+=("$other")
 
@@ -59,13 +60,13 @@ setup_zypper_root() {
   log_is bare "original v2" "livepatch 1" "livepatch 2" "original v2"
 }
 
-@test "zypper pulls the livepatch package in only where the library and the runtime are installed" {
+@test "zypper pulls the livepatch package in only where the library and ulp are installed" {
   setup_zypper_root
   run zyp install test-base libdemo-1.0-2
   assert_success
   run rpm --root "$R" -q demo-livepatches
   assert_failure
-  run zyp install ulp-runtime
+  run zyp install ulp
   assert_success
   run rpm --root "$R" -q demo-livepatches
   assert_success

@@ -10,8 +10,7 @@ HOSTFS=$PKG/hostfs/usr/lib64
 # then 1.0-2 (process "new").
 root_with_library() {
   make_root "$R"
-  rpm_quiet --root "$R" -i "$PKG"/root/good/{test-base-,ulp-runtime-,libdemo-1.0-1.}*.rpm
-  RUNTIME_SO=$R/usr/lib64/libpulp.so.0
+  rpm_quiet --root "$R" -i "$PKG"/root/good/{test-base-,ulp-[0-9],libdemo-1.0-1.}*.rpm
   monitor old "$R/usr/lib64"
   old=$LAST
   rpm_quiet --root "$R" -U "$PKG"/root/good/libdemo-1.0-2.*.rpm
@@ -23,8 +22,7 @@ root_with_library() {
 # packages live under $HOSTFS.
 host_with_library() {
   DB=(--dbpath "$W/db")
-  rpm_quiet "${DB[@]}" -i "$PKG"/host/good/{test-base-,ulp-runtime-,libdemo-1.0-1.}*.rpm
-  RUNTIME_SO=$HOSTFS/libpulp.so.0
+  rpm_quiet "${DB[@]}" -i "$PKG"/host/good/{test-base-,ulp-[0-9],libdemo-1.0-1.}*.rpm
   monitor old "$HOSTFS"
   old=$LAST
   rpm_quiet "${DB[@]}" -U "$PKG"/host/good/libdemo-1.0-2.*.rpm
@@ -34,7 +32,7 @@ host_with_library() {
 
 teardown() {
   if [ -n "${DB:-}" ]; then
-    rpm_quiet "${DB[@]}" -e --noscripts --noplugins demo-livepatches libdemo ulp-runtime test-base 2>/dev/null || true
+    rpm_quiet "${DB[@]}" -e --noscripts --noplugins demo-livepatches libdemo ulp test-base 2>/dev/null || true
   fi
   if [ ${#PIDS[@]} -gt 0 ]; then
     { kill -9 "${PIDS[@]}"; wait "${PIDS[@]}"; } 2>/dev/null || true
@@ -172,7 +170,7 @@ teardown() {
 
 @test "a process whose only thread never leaves libc: patched at once, rpm is not held" {
   root_with_library
-  LD_PRELOAD=$RUNTIME_SO LD_LIBRARY_PATH=$R/usr/lib64 "$FIX/in_libc" &
+  LD_LIBRARY_PATH=$R/usr/lib64 "$FIX/in_libc" &
   spinner=$!
   PIDS+=("$spinner")
   wait_for_maps "$spinner" libdemo.so.1
@@ -218,7 +216,7 @@ teardown() {
 @test "a process named like a report line: its name is shown defused, the counts hold" {
   root_with_library
   cp "$PKG/monitor" "$W/x): FAILED y"$'\xff'
-  LD_PRELOAD=$RUNTIME_SO LD_LIBRARY_PATH=$R/usr/lib64 "$W/x): FAILED y"$'\xff' "$W/odd.log" &
+  LD_LIBRARY_PATH=$R/usr/lib64 "$W/x): FAILED y"$'\xff' "$W/odd.log" &
   odd=$!
   PIDS+=("$odd")
   wait_for_maps "$odd" libdemo.so.1
@@ -334,18 +332,27 @@ untrace() {
   assert_failure
 }
 
-@test "make rpm: the project's own ulp and ulp-runtime packages satisfy a livepatch package's Requires" {
+@test "make rpm: the project's own ulp package satisfies a livepatch package's Requires, old and new" {
   run make -s -C "$ROOT" rpm B="$W/b"
   assert_success
   assert_output --partial "building with --nodeps"
-  ls "$W/b/rpm"/ulp-runtime-*.x86_64.rpm "$W/b/rpm"/ulp-[0-9]*.x86_64.rpm
+  run ls "$W/b/rpm"
+  assert_output --regexp "^ulp-[0-9.]+-1.x86_64.rpm$"
   make_root "$R"
-  run rpm_quiet --root "$R" -i "$PKG"/root/good/{test-base-,libdemo-1.0-1.}*.rpm "$W/b/rpm"/ulp-runtime-*.rpm \
+  run rpm_quiet --root "$R" -i "$PKG"/root/good/{test-base-,libdemo-1.0-1.}*.rpm "$W/b/rpm"/ulp-[0-9]*.rpm \
     "$PKG"/root/good/demo-livepatches-1-*.rpm
   assert_success
+  run rpm --root "$R" -qR demo-livepatches
+  assert_line "ulp"
+  refute_output --partial "ulp-runtime"
+  # Livepatch packages built with ulp 0.1's macros require ulp-runtime; the
+  # ulp package replaces it.
   run rpm --root "$R" -q --whatprovides ulp-runtime
-  assert_output --regexp "^ulp-runtime-"
+  assert_output --regexp "^ulp-[0-9]"
+  run rpm -qp --obsoletes "$W/b/rpm"/ulp-[0-9]*.rpm
+  assert_output --regexp "^ulp-runtime < "
   run rpm -qlp "$W/b/rpm"/ulp-[0-9]*.rpm
+  assert_output --partial "/libpulp.so.0"
   assert_output --partial "/ulp.so"
   assert_output --partial "/ulp_post_hook"
   assert_output --partial "/macros.ulp"
@@ -368,7 +375,7 @@ untrace() {
 
 @test "a package that matches no running process says so" {
   make_root "$R"
-  rpm_quiet --root "$R" -i "$PKG"/root/good/{test-base-,ulp-runtime-,libdemo-1.0-1.}*.rpm
+  rpm_quiet --root "$R" -i "$PKG"/root/good/{test-base-,ulp-[0-9],libdemo-1.0-1.}*.rpm
   run rpm_quiet --root "$R" -i "$PKG"/root/good/demo-livepatches-1-*.rpm
   assert_success
   assert_output --partial "ulp: demo-livepatches-1-1.x86_64: no running process maps a build this package covers"

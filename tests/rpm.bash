@@ -19,15 +19,11 @@ rpm_quiet() {
 }
 
 # monitor NAME LIBDIR: a process running the monitor against LIBDIR's
-# libdemo with the runtime of RUNTIME_SO (default: the build's); $LAST.
-# NORUNTIME=1 leaves the runtime out.
+# libdemo, nothing preloaded; $LAST.  PRELOAD=FILE starts it the way
+# ulp 0.1 needed, with the former runtime FILE preloaded.
 monitor() {
   local name=$1 libdir=$2
-  if [ -n "${NORUNTIME:-}" ]; then
-    LD_LIBRARY_PATH=$libdir "$PKG/monitor" "$W/$name.log" &
-  else
-    LD_PRELOAD=${RUNTIME_SO:-$RUNTIME} LD_LIBRARY_PATH=$libdir "$PKG/monitor" "$W/$name.log" &
-  fi
+  LD_PRELOAD=${PRELOAD:-} LD_LIBRARY_PATH=$libdir "$PKG/monitor" "$W/$name.log" &
   LAST=$!
   PIDS+=("$LAST")
   wait_for_maps "$LAST" libdemo.so.1

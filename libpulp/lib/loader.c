@@ -661,8 +661,8 @@ match_library (void *ctx, int64_t tag, uint64_t value, const char *string)
   return 0;
 }
 
-/* libc.so.6 and the dynamic loader are in every process the runtime is in:
-   the runtime itself needs them.  */
+/* libc.so.6 and the dynamic loader are in every process that maps a
+   library built against glibc.  */
 static int
 is_in_every_process (const char *library)
 {

@@ -22,7 +22,7 @@ root=$work/root
 make_root "$root"
 zyp() { zypper --root "$root" --non-interactive --no-gpg-checks "$@"; }
 zyp addrepo "file://$pkg/repo" demo >/dev/null
-zyp install --no-recommends test-base ulp-runtime libdemo-1.0-2 >/dev/null 2>&1
+zyp install --no-recommends test-base ulp libdemo-1.0-2 >/dev/null 2>&1
 
 ms() { date +%s%N; }
 # timed LABEL COMMAND...: milliseconds of COMMAND; its output in $work/out
@@ -50,7 +50,7 @@ for ((r = 0; r < runs; r++)); do
 done
 
 for ((i = 0; i < procs; i++)); do
-  LD_PRELOAD=$root/usr/lib64/libpulp.so.0 LD_LIBRARY_PATH=$root/usr/lib64 \
+  LD_LIBRARY_PATH=$root/usr/lib64 \
     "$pkg/monitor" "$work/m$i.log" 200000 &
   pids+=($!)
 done

@@ -29,8 +29,8 @@ step "A repository with libdemo 1.0-1 and 1.0-2 and demo-livepatches 1 and 2"
 ls "$pkg/repo"
 zyp addrepo "file://$pkg/repo" demo
 
-step "Install libdemo 1.0-1 and the runtime; start two programs; upgrade to 1.0-2; start a third"
-zyp install --no-recommends test-base ulp-runtime libdemo-1.0-1
+step "Install libdemo 1.0-1 and ulp; start two programs; upgrade to 1.0-2; start a third"
+zyp install --no-recommends test-base ulp libdemo-1.0-1
 start() { # started as usual: nothing preloaded
   LD_LIBRARY_PATH=$root/usr/lib64 "$pkg/monitor" "$work/$1.log" &
   pids+=($!)

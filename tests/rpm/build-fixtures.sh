@@ -4,7 +4,7 @@
 #   OUT/pki            CA (trusted by the tests) and the vendor signing key
 #   OUT/monitor        the long-running user of libdemo
 #   OUT/tracer         holds a process under ptrace, as a debugger would
-#   OUT/root/good      libdemo 1.0-1 and 1.0-2, ulp-runtime (packaging/),
+#   OUT/root/good      libdemo 1.0-1 and 1.0-2, ulp (packaging/),
 #                      test-base,
 #                      demo-livepatches 1 and 2 (signed), for a root (/usr)
 #   OUT/root/tampered, OUT/root/unsigned: demo-livepatches 1, spoilt
@@ -80,12 +80,14 @@ livepatch() {
 variant() {
   local dest=$1
   shift
-  rpmb "$HERE/test-base.spec" "$dest" "$@"
-  # The project's own spec, packaging this build: its ulp-runtime is what
-  # the livepatch packages require.
+  # The project's own spec, packaging this build: the ulp package every
+  # livepatch package requires.  test-base stands for the base system and
+  # provides the libraries the tool links to.
   rpmb "$TOP/packaging/ulp.spec" "$dest" --define "ulp_prebuilt $BUILD" \
     --define "ulp_source $TOP" "$@"
-  rm -f "$dest"/ulp-[0-9]*.rpm
+  local base_provides
+  base_provides=$(rpm -qpR "$dest"/ulp-[0-9]*.rpm | grep -v '^rpmlib(' | tr '\n' ' ')
+  rpmb "$HERE/test-base.spec" "$dest" --define "base_provides $base_provides" "$@"
   rpmb "$HERE/libdemo.spec" "$dest" --define "demo_release 1" "$@"
   rpmb "$HERE/libdemo.spec" "$dest" --define "demo_release 2" "$@"
   repo "$dest/libdemo-repo" "$dest"/libdemo-1.0-*.rpm
@@ -102,7 +104,8 @@ ULP_REAL=$BUILD/ulp LP_DEST=$OUT/root/tampered livepatch "$OUT/root/good" 1 \
 LP_DEST=$OUT/root/unsigned livepatch "$OUT/root/good" 1
 LP_DEST=$OUT/root/broken livepatch "$OUT/root/good" 3 \
   --define "ulp_signing_key $OUT/pki/rsa.key" --define "ulp_signing_cert $OUT/pki/rsa.pem"
-variant "$OUT/host/good" --define "_prefix $OUT/hostfs/usr" --define "_datadir $OUT/hostfs/usr/share"
+variant "$OUT/host/good" --define "_prefix $OUT/hostfs/usr" --define "_datadir $OUT/hostfs/usr/share" \
+  --define "_rpmmacrodir $OUT/hostfs/usr/lib/rpm/macros.d"
 repo "$OUT/repo" "$OUT"/root/good/*.rpm
 
 # Five released builds of libdemo, for the catalog tests.
