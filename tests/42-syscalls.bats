@@ -99,8 +99,10 @@ status_field() {
 # --- Timed calls resume with the time they had left ---------------------------
 # A stop makes some calls fail with EINTR, whatever the program's signal
 # handlers: timed waits, and socket calls on sockets with SO_RCVTIMEO or
-# SO_SNDTIMEO.  ulp makes them again: the waits with what was left of their
-# timeout, the socket calls with the socket's own (libpulp/lib/resume.h).
+# SO_SNDTIMEO.  ulp makes them again with what was left of their timeout:
+# the waits with a shorter timeout of their own, the socket calls through
+# a poll of the time left, since the timeout belongs to the socket
+# (libpulp/lib/resume.h).
 # tests/targets/timed_target.c makes one timed call at a time in its main
 # thread (the one ulp borrows for a patch's system calls) and in a worker,
 # and says how each ended and how long it took.  It runs on a private
@@ -178,76 +180,108 @@ from ${FLIP_START[*]} to ${FLIP_END[*]} s; $r)"
 ${FLIP_START[*]} s)"
 }
 
+# timed_pair MAIN_CALL MAIN_RESULT WORKER_CALL WORKER_RESULT: the main
+# thread and the worker each make their call of 2 s while three triggers
+# stop them; each ends as expected (check_timed).
+timed_pair() {
+  ctl tt "start main $1 2000" >/dev/null
+  local t0=$EPOCHREALTIME
+  ctl tt "start worker $3 2000" >/dev/null
+  flips_at "$t0" 0.4 0.9 1.4
+  check_timed main 2 "$2"
+  check_timed worker 2 "$4"
+}
+
 @test "timed epoll_wait resumes with the time it had left, in both threads" {
   start_timed
-  ctl tt "start main epoll 2000" >/dev/null
-  local t0=$EPOCHREALTIME
-  ctl tt "start worker epoll 2000" >/dev/null
-  flips_at "$t0" 0.4 0.9 1.4
-  check_timed main 2 "rc=0 errno=0"
-  check_timed worker 2 "rc=0 errno=0"
+  timed_pair epoll "rc=0 errno=0" epoll "rc=0 errno=0"
   assert_alive "$TPID"
 }
 
 @test "timed rt_sigtimedwait and epoll_pwait2 (a timespec) resume with the time they had left" {
   start_timed
-  ctl tt "start main sigwait 2000" >/dev/null
-  local t0=$EPOCHREALTIME
-  ctl tt "start worker epoll2 2000" >/dev/null
-  flips_at "$t0" 0.4 0.9 1.4
-  check_timed main 2 "rc=-1 errno=EAGAIN"
-  check_timed worker 2 "rc=0 errno=0"
+  timed_pair sigwait "rc=-1 errno=EAGAIN" epoll2 "rc=0 errno=0"
   # again, now that the timespecs ulp wrote are in place
-  ctl tt "start worker sigwait 2000" >/dev/null
-  t0=$EPOCHREALTIME
-  ctl tt "start main epoll2 2000" >/dev/null
-  flips_at "$t0" 0.3 0.8 1.3
-  check_timed worker 2 "rc=-1 errno=EAGAIN"
-  check_timed main 2 "rc=0 errno=0"
+  timed_pair epoll2 "rc=0 errno=0" sigwait "rc=-1 errno=EAGAIN"
 }
 
 @test "timed io_getevents resumes with the time it had left" {
   start_timed
-  ctl tt "start main aio 2000" >/dev/null
-  local t0=$EPOCHREALTIME
-  ctl tt "start worker aio 2000" >/dev/null
-  flips_at "$t0" 0.4 0.9 1.4
-  check_timed main 2 "rc=0 errno=0"
-  check_timed worker 2 "rc=0 errno=0"
+  timed_pair aio "rc=0 errno=0" aio "rc=0 errno=0"
 }
 
-@test "recv on a socket with SO_RCVTIMEO survives 20 triggers without EINTR and still times out" {
+@test "recv and read on a socket with SO_RCVTIMEO resume with the time they had left" {
   start_timed
-  ctl tt "start worker recv 3000" >/dev/null
-  local t0=$EPOCHREALTIME n r took last who
+  timed_pair recv "rc=-1 errno=EAGAIN" read "rc=-1 errno=EAGAIN"
+  assert_alive "$TPID"
+}
+
+@test "send (SO_SNDTIMEO) and accept (SO_RCVTIMEO) resume with the time they had left" {
+  start_timed
+  timed_pair send "rc=-1 errno=EAGAIN" accept "rc=-1 errno=EAGAIN"
+}
+
+@test "a socket call resumed after triggers still gets the data that comes" {
+  start_timed
+  local t0 r took who
   ctl tt "start main recv 3000" >/dev/null
-  for ((n = 0; n < 20; n++)); do
-    flip $n
-  done
-  FLIPS=20
-  last=$(since "$t0")
-  # each stop restarts the socket's timer: the calls end about 3 s after
-  # the last one, never before
-  for who in worker main; do
+  t0=$EPOCHREALTIME
+  ctl tt "start worker read 3000" >/dev/null
+  flips_at "$t0" 0.2 0.5
+  sleep "$(awk -v t0="$t0" -v now="$EPOCHREALTIME" 'BEGIN { d = t0 + 1 - now; printf "%.3f", (d > 0 ? d : 0) }')"
+  assert_equal "$(ctl tt "poke main")" "sent"
+  assert_equal "$(ctl tt "poke worker")" "sent"
+  for who in main worker; do
     r=$(ctl tt "result $who")
-    echo "# $who: $r (20 triggers until $last s)" >&3
-    [[ $r == "rc=-1 errno=EAGAIN took="* ]] || fail "$who: $r"
+    echo "# $who: $r" >&3
+    [[ $r == "rc=1 errno=0 took="* ]] || fail "$who: $r"
     took=${r##*took=}
-    holds "$took > $last && $took >= 3" "$who ended early: $r, triggers until $last s"
-    holds "$took < $last + 3 + 1" "$who took $took s: 3 s after the last trigger ($last s) was expected"
+    holds "$took >= 0.9 && $took < 2" "$who got its byte after $took s, poked at 1 s"
   done
+}
+
+@test "a thread whose seccomp filter kills on poll: its recv is made again with the socket's full timeout, nothing dies" {
+  start_timed
+  local r took
+  ctl tt "start worker nopoll 0" >/dev/null
+  [[ $(ctl tt "result worker") == "rc=0 errno=0 took="* ]] || fail "no filter"
+  ctl tt "start worker recv 1000" >/dev/null
+  flip 0
+  flip 1
+  r=$(ctl tt "result worker")
+  echo "# worker: $r" >&3
+  [[ $r == "rc=-1 errno=EAGAIN took="* ]] || fail "recv: $r"
+  took=${r##*took=}
+  holds "$took >= 1" "recv ended early: $r"
+  assert_alive "$TPID"
+  assert_equal "$(ctl tt demo)" "original"
+}
+
+@test "recv on a socket with SO_RCVTIMEO survives 20 triggers without EINTR and times out on time" {
+  start_timed
+  ctl tt "start worker recv 4000" >/dev/null
+  local t0=$EPOCHREALTIME
+  ctl tt "start main recv 4000" >/dev/null
+  flips_at "$t0" 0.1 0.25 0.4 0.55 0.7 0.85 1.0 1.15 1.3 1.45 1.6 1.75 1.9 2.05 2.2 \
+    2.35 2.5 2.65 2.8 2.95
+  check_timed worker 4 "rc=-1 errno=EAGAIN"
+  check_timed main 4 "rc=-1 errno=EAGAIN"
 }
 
 @test "a real signal still makes a timed call fail with EINTR, even while ulp holds the thread" {
   start_timed
-  local r
-  # after triggers
-  ctl tt "start worker epoll 30000" >/dev/null
-  flip 0
-  flip 1
-  assert_equal "$(ctl tt "signal worker")" "sent"
-  r=$(ctl tt "result worker")
-  [[ $r == "rc=-1 errno=EINTR took="* ]] || fail "epoll_wait: $r"
+  local r call
+  # after two triggers: in the call made again, and in the poll a socket
+  # call resumed by ulp waits in
+  for call in epoll recv; do
+    ctl tt "start worker $call 30000" >/dev/null
+    flip $FLIPS
+    flip $((FLIPS + 1))
+    FLIPS=$((FLIPS + 2))
+    assert_equal "$(ctl tt "signal worker")" "sent"
+    r=$(ctl tt "result worker")
+    [[ $r == "rc=-1 errno=EINTR took="* ]] || fail "$call: $r"
+  done
   # while held: the signal comes while the tool, stopped for it
   # (ULP_FAILPOINT=NAME:stop) after switching the patch, holds the worker
   # and has not yet released it.

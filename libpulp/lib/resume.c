@@ -5,13 +5,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "error.h"
+#include "inject.h"
 #include "process.h"
 #include "resume.h"
+#include "seccomp.h"
 #include "ulp/state.h"
 
 _Static_assert(ULP_PAGE + ULP_COPY_SIZE + sizeof (struct ulp_runtime)
@@ -38,26 +43,86 @@ enum timeout_kind
   SOCKET_FD     /* the same when its first argument is a socket */
 };
 
+/* Which of a socket's timeouts a socket call waits with.  */
+enum direction
+{
+  IN,  /* SO_RCVTIMEO, until the socket is readable */
+  OUT, /* SO_SNDTIMEO, until it is writable */
+};
+
 struct call
 {
   long nr;
   enum timeout_kind kind;
-  int arg; /* which argument is the timeout */
+  int arg;           /* which argument is the timeout */
+  enum direction to; /* socket calls */
 };
 
 static const struct call calls[] = {
-  { SYS_epoll_wait, MILLISECONDS, 3 }, { SYS_epoll_pwait, MILLISECONDS, 3 },
-  { SYS_epoll_pwait2, TIMESPEC, 3 },   { SYS_semtimedop, TIMESPEC, 3 },
-  { SYS_io_getevents, TIMESPEC, 4 },   { SYS_rt_sigtimedwait, TIMESPEC, 2 },
-  { SYS_semop, NO_TIMEOUT, 0 },        { SYS_accept, SOCKET, 0 },
-  { SYS_accept4, SOCKET, 0 },          { SYS_connect, SOCKET, 0 },
-  { SYS_recvfrom, SOCKET, 0 },         { SYS_recvmsg, SOCKET, 0 },
-  { SYS_recvmmsg, SOCKET, 0 },         { SYS_sendto, SOCKET, 0 },
-  { SYS_sendmsg, SOCKET, 0 },          { SYS_sendmmsg, SOCKET, 0 },
-  { SYS_read, SOCKET_FD, 0 },          { SYS_write, SOCKET_FD, 0 },
-  { SYS_readv, SOCKET_FD, 0 },         { SYS_writev, SOCKET_FD, 0 },
-  { SYS_preadv2, SOCKET_FD, 0 },       { SYS_pwritev2, SOCKET_FD, 0 },
+  { SYS_epoll_wait, MILLISECONDS, 3, IN },
+  { SYS_epoll_pwait, MILLISECONDS, 3, IN },
+  { SYS_epoll_pwait2, TIMESPEC, 3, IN },
+  { SYS_semtimedop, TIMESPEC, 3, IN },
+  { SYS_io_getevents, TIMESPEC, 4, IN },
+  { SYS_rt_sigtimedwait, TIMESPEC, 2, IN },
+  { SYS_semop, NO_TIMEOUT, 0, IN },
+  { SYS_accept, SOCKET, 0, IN },
+  { SYS_accept4, SOCKET, 0, IN },
+  { SYS_connect, SOCKET, 0, OUT },
+  { SYS_recvfrom, SOCKET, 0, IN },
+  { SYS_recvmsg, SOCKET, 0, IN },
+  { SYS_recvmmsg, SOCKET, 0, IN },
+  { SYS_sendto, SOCKET, 0, OUT },
+  { SYS_sendmsg, SOCKET, 0, OUT },
+  { SYS_sendmmsg, SOCKET, 0, OUT },
+  { SYS_read, SOCKET_FD, 0, IN },
+  { SYS_write, SOCKET_FD, 0, OUT },
+  { SYS_readv, SOCKET_FD, 0, IN },
+  { SYS_writev, SOCKET_FD, 0, OUT },
+  { SYS_preadv2, SOCKET_FD, 0, IN },
+  { SYS_pwritev2, SOCKET_FD, 0, OUT },
 };
+
+/* The socket stub, placed in the code cave after the injector's stubs
+   (inject.h).  The thread is let go with the registers of a poll, for
+   what the call waits for and the time that was left, to be made by the
+   kernel's own restart at the stub's first instruction: a signal with a
+   handler that is pending then, or comes while the thread is held, makes
+   the call fail with EINTR at once, as it would have without the stop.
+   After the poll, the stub either makes the call again (the socket is
+   ready, or in error: the call says which) or returns the call's own
+   timeout result, or the poll's error (EINTR: a handler ran), and goes
+   home as the injector's stub does.  It touches nothing but its frame
+   below the red zone and the registers a system call clobbers.
+         syscall                                   (the poll)
+  entry: mov 24(%rsp),%rdi; mov 32(%rsp),%rsi; mov 40(%rsp),%rdx
+         test %rax,%rax; js home; jnz again
+         mov 16(%rsp),%rax; jmp home
+  again: mov 8(%rsp),%rax; syscall
+  home:  add $48,%rsp; popf; ret $128  */
+static const uint8_t socket_stub[ULP_RESUME_STUB_LEN] = {
+  0x0f, 0x05,                                     /* syscall: the poll */
+  0x48, 0x8b, 0x7c, 0x24, 0x18, 0x48, 0x8b, 0x74, /* the call's arguments */
+  0x24, 0x20, 0x48, 0x8b, 0x54, 0x24, 0x28,       /* back */
+  0x48, 0x85, 0xc0, 0x78, 0x10, 0x75, 0x07,       /* test, js home, jnz */
+  0x48, 0x8b, 0x44, 0x24, 0x10, 0xeb, 0x07,       /* timed out */
+  0x48, 0x8b, 0x44, 0x24, 0x08, 0x0f, 0x05,       /* again */
+  0x48, 0x83, 0xc4, 0x30, 0x9d, 0xc2, 0x80, 0x00, /* home */
+};
+#define POLL_SYSCALL_AT 0x00
+#define AGAIN_SYSCALL_AT 0x24
+
+/* What the socket stub finds at its stack pointer; the red zone is above.  */
+struct socket_frame
+{
+  struct pollfd poll;
+  uint64_t nr;
+  int64_t timed_out; /* the call's result when the poll times out */
+  uint64_t rdi, rsi, rdx;
+  uint64_t rflags, pc;
+};
+_Static_assert(sizeof (struct socket_frame) == 64, "the socket stub's frame");
+#define RED_ZONE 128
 
 /* A slot of the area at the end of the state mapping.  */
 struct slot
@@ -92,12 +157,34 @@ find_call (long nr)
   return NULL;
 }
 
-/* Whether the call has a timeout of its own, to be shortened.  */
 static int
-has_timeout (long nr)
+is_socket (pid_t tid, int fd)
 {
-  const struct call *c = find_call (nr);
-  return c && (c->kind == MILLISECONDS || c->kind == TIMESPEC);
+  char link[64], target[64];
+  snprintf (link, sizeof link, "/proc/%d/fd/%d", (int)tid, fd);
+  ssize_t n = readlink (link, target, sizeof target - 1);
+  return n > 0 && strncmp (target, "socket:", 7) == 0;
+}
+
+/* Whether the call R of thread TID waits with a timeout, of its own or
+   its socket's, to be shortened.  */
+static int
+has_timeout (pid_t tid, const struct ulp_resume *r)
+{
+  const struct call *c = find_call (r->nr);
+  if (!c)
+    return 0;
+  switch (c->kind) {
+  case MILLISECONDS:
+  case TIMESPEC:
+  case SOCKET:
+    return 1;
+  case SOCKET_FD:
+    return is_socket (tid, (int)r->args[0]);
+  case NO_TIMEOUT:
+    break;
+  }
+  return 0;
 }
 
 /* /proc/TID/NAME as a string; its length, or -1.  */
@@ -215,7 +302,7 @@ ulp_resume_sample (struct ulp_resume *r, pid_t tid)
   /* In this order: a thread that wakes between the reads has left the CPU
      again (one more voluntary switch) by the time /proc/TID/stat says it
      sleeps, and ulp_resume_stopped sees that.  */
-  if (read_syscall (tid, r) < 0 || !has_timeout (r->nr)
+  if (read_syscall (tid, r) < 0 || !has_timeout (tid, r)
       || read_sched (tid, &c) < 0 || read_stat (tid, &state, &r->cpu) < 0
       || state != 'S') {
     memset (r, 0, sizeof *r);
@@ -342,15 +429,6 @@ time_in_call (const struct ulp_resume *r, const struct user_regs_struct *regs,
   return in_call > 0 ? in_call : 0;
 }
 
-static int
-is_socket (pid_t tid, int fd)
-{
-  char link[64], target[64];
-  snprintf (link, sizeof link, "/proc/%d/fd/%d", (int)tid, fd);
-  ssize_t n = readlink (link, target, sizeof target - 1);
-  return n > 0 && strncmp (target, "socket:", 7) == 0;
-}
-
 static void
 shorten_milliseconds (const struct ulp_resume *r, const struct call *c,
                       struct user_regs_struct *regs, int64_t stopped_at)
@@ -468,6 +546,111 @@ restart (struct user_regs_struct *regs)
   return 1;
 }
 
+/* The timeout of socket FD of process PID for calls that wait in
+   direction TO, in ns: 0 for none, -1 when it cannot be read.  The tool
+   takes a copy of the descriptor (pidfd_getfd) to ask the socket itself;
+   the process's own descriptor is not touched.  */
+static int64_t
+socket_timeout (pid_t pid, int fd, enum direction to)
+{
+  struct timeval tv;
+  socklen_t len = sizeof tv;
+  int pidfd = (int)syscall (SYS_pidfd_open, pid, 0);
+  if (pidfd < 0)
+    return -1;
+  int sock = (int)syscall (SYS_pidfd_getfd, pidfd, fd, 0);
+  close (pidfd);
+  if (sock < 0)
+    return -1;
+  int rc = getsockopt (sock, SOL_SOCKET, to == IN ? SO_RCVTIMEO : SO_SNDTIMEO,
+                       &tv, &len);
+  close (sock);
+  if (rc != 0 || len != sizeof tv || tv.tv_sec < 0 || tv.tv_usec < 0)
+    return -1;
+  return (int64_t)tv.tv_sec * NS + (int64_t)tv.tv_usec * 1000;
+}
+
+/* What a socket call returns when its socket's timeout expires.  */
+static int
+timed_out_errno (const struct call *c)
+{
+  return c->nr == SYS_connect ? EINPROGRESS : EAGAIN;
+}
+
+/* Whether the thread's seccomp filters let the socket stub at STUB make
+   its poll and then the call of REGS.  */
+static int
+stub_allowed (pid_t tid, uint64_t stub, const struct user_regs_struct *regs,
+              uint64_t frame, int64_t ms)
+{
+  char why[200];
+  struct ulp_syscall_probe poll_call = { SYS_poll, { frame, 1, (uint64_t)ms } };
+  struct ulp_syscall_probe again = { (int)regs->orig_rax, { 0 } };
+  for (int i = 0; i < 6; i++)
+    again.args[i] = arg_value (regs, i);
+  int ok = ulp_seccomp_check (tid, &poll_call, 1, stub + POLL_SYSCALL_AT, why,
+                              sizeof why)
+               == 1
+           && ulp_seccomp_check (tid, &again, 1, stub + AGAIN_SYSCALL_AT, why,
+                                 sizeof why)
+                  == 1;
+  ulp_clear_error ();
+  return ok;
+}
+
+/* Writes F at AT of TID's stack, where the thread itself could write.  */
+static int
+write_frame (pid_t tid, uint64_t at, const struct socket_frame *f)
+{
+  struct iovec local = { (void *)f, sizeof *f };
+  struct iovec remote = { (void *)at, sizeof *f };
+  return process_vm_writev (tid, &local, 1, &remote, 1, 0) == (ssize_t)sizeof *f
+             ? 0
+             : -1;
+}
+
+/* A socket call waits with its socket's timeout, which belongs to the
+   socket, not to the call: the thread goes through the socket stub, which
+   waits only for what was left.  Where that cannot be done, the call is
+   made again with the socket's full timeout.  */
+static int
+resume_socket_call (const struct ulp_resume *r, const struct call *c, pid_t tid,
+                    struct user_regs_struct *regs, int64_t stopped_at)
+{
+  int fd = (int)regs->rdi;
+  int64_t timeout = r->pid ? socket_timeout (r->pid, fd, c->to) : -1;
+  if (timeout <= 0)
+    return restart (regs);
+  int64_t left = timeout - time_in_call (r, regs, stopped_at);
+  if (left <= 0) {
+    regs->rax = (unsigned long long)-timed_out_errno (c);
+    return 1;
+  }
+  int64_t ms = (left + 999999) / 1000000;
+  ms = ms < INT32_MAX ? ms : INT32_MAX;
+  uint64_t at = regs->rsp - RED_ZONE - sizeof (struct socket_frame);
+  struct socket_frame f = {
+    .poll = { fd, c->to == IN ? POLLIN : POLLOUT, 0 },
+    .nr = regs->orig_rax,
+    .timed_out = -timed_out_errno (c),
+    .rdi = regs->rdi,
+    .rsi = regs->rsi,
+    .rdx = regs->rdx,
+    .rflags = regs->eflags,
+    .pc = regs->rip,
+  };
+  if (!r->stub || !stub_allowed (tid, r->stub, regs, at, ms)
+      || write_frame (tid, at, &f) < 0)
+    return restart (regs);
+  regs->rsp = at;
+  regs->rip = r->stub + POLL_SYSCALL_AT + 2;
+  regs->orig_rax = SYS_poll;
+  regs->rdi = at;
+  regs->rsi = 1;
+  regs->rdx = (uint64_t)ms;
+  return restart (regs);
+}
+
 static int
 resume_call (const struct ulp_resume *r, const struct call *c, pid_t tid,
              struct user_regs_struct *regs, int64_t stopped_at)
@@ -482,12 +665,53 @@ resume_call (const struct ulp_resume *r, const struct call *c, pid_t tid,
   case SOCKET_FD:
     if (!is_socket (tid, (int)regs->rdi))
       return 0;
-    break;
+    return resume_socket_call (r, c, tid, regs, stopped_at);
   case SOCKET:
+    return resume_socket_call (r, c, tid, regs, stopped_at);
   case NO_TIMEOUT:
     break;
   }
   return restart (regs);
+}
+
+int
+ulp_resume_needs_stub (const struct user_regs_struct *regs)
+{
+  const struct call *c = find_call ((long)regs->orig_rax);
+  return c && (c->kind == SOCKET || c->kind == SOCKET_FD)
+         && (long long)regs->rax == -EINTR;
+}
+
+uint64_t
+ulp_resume_place_stub (struct ulp_process *p, const uint64_t *pcs, size_t npcs)
+{
+  uint8_t there[ULP_RESUME_STUB_LEN];
+  size_t before = ULP_STUB_LEN + ULP_BATCH_STUB_LEN;
+  uint64_t cave = ulp_process_code_cave (p, before + sizeof there);
+  uint64_t at = cave + before;
+  if (!cave || ulp_process_read (p, at, there, sizeof there) < 0) {
+    ulp_clear_error ();
+    return 0;
+  }
+  if (memcmp (there, socket_stub, sizeof there) == 0)
+    return at;
+  /* Other bytes there may be code of another version of the tool that a
+     thread still runs.  */
+  for (size_t i = 0; i < npcs; i++)
+    if (pcs[i] >= at && pcs[i] < at + sizeof there)
+      return 0;
+  if (ulp_process_write (p, at, socket_stub, sizeof socket_stub) < 0) {
+    ulp_clear_error ();
+    return 0;
+  }
+  return at;
+}
+
+void
+ulp_resume_at_stop (struct ulp_resume *r, pid_t pid, uint64_t stub)
+{
+  r->pid = pid;
+  r->stub = stub;
 }
 
 int

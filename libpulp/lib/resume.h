@@ -72,31 +72,56 @@
 
    Socket timeouts.  SO_RCVTIMEO and SO_SNDTIMEO belong to the socket,
    which other threads and processes share, and the kernel reads them
-   afresh in every call.  Shortening one for the call made again and
-   putting it back after would show the short value to every other user
-   of the socket meanwhile, and a tool that dies in between would leave it
-   so for good: they are not touched.  The call is made again with the
-   socket's full timeout: it never fails early and never sees EINTR from a
-   stop, but times out late by the time it had already waited plus the
-   stop (less than one timeout per trigger); triggers less than a timeout
-   apart keep it waiting until one timeout after the last.
+   afresh in every call: shortening one for the call made again would show
+   the short value to every other user of the socket, and a tool that dies
+   in between would leave it so for good.  They are only read: the tool
+   takes a copy of the descriptor (pidfd_getfd) and asks the socket.  If
+   the time is up, the call returns what it returns on its timeout (EAGAIN,
+   EINPROGRESS for connect).  Otherwise the thread goes on in the socket
+   stub (resume.c), 46 bytes the tool writes once per process in the code
+   cave after the injector's stubs (inject.h), with a frame of 64 bytes
+   below its red zone: a poll for what the call waits for (readable, or
+   writable for sends and connect) with the time that was left, which the
+   kernel makes as it restarts a call (a signal with a handler makes it
+   fail with EINTR, as above); on a timeout the call's timeout result, on
+   an error of poll (EINTR: a handler ran) that error, else the call made
+   again with the registers the program gave it (the socket is ready or in
+   error: the call says which).  Then it pops its frame and returns where
+   the call would have.
+   It needs no tracer: a tool that dies once the thread is let go changes
+   nothing.  A stop while in the poll restarts the poll with its own time
+   left (the kernel does that).  Where the stub cannot be used (no cave
+   with room, a thread of another tool version in the bytes it would take,
+   a seccomp filter that would refuse the poll or the call from there, a
+   thread released before its process was wholly stopped), the call is
+   made again with the socket's full timeout, as the kernel would without
+   a timeout: late, never early.  What remains inexact: another thread
+   that takes the data between the poll and the call leaves this one
+   waiting its full timeout again.
 
    Costs: one read of /proc/TID/syscall per thread at each interrupt (10
    microseconds here), two more for a thread asleep in a call with a
    timeout, one more at its stop; when let go, a call with a timespec reads
-   /proc/TID/maps and writes 24 bytes.
+   /proc/TID/maps and writes 24 bytes, a socket call takes a copy of the
+   descriptor, reads the thread's seccomp filters if it has any, and
+   writes 64 bytes.
 
    The caller leaves a real signal its EINTR: ulp_resume_interrupted is
    for threads with no signal pending or being delivered.  */
 #ifndef ULP_RESUME_H
 #define ULP_RESUME_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <sys/user.h>
 
+#include "process.h"
+
 /* The slots at the end of the state mapping (ulp/state.h).  */
 #define ULP_RESUME_AREA 2048
+/* The socket stub, in the code cave after the injector's stubs.  */
+#define ULP_RESUME_STUB_LEN 46
 
 enum ulp_resume_stage
 {
@@ -116,6 +141,8 @@ struct ulp_resume
   int64_t slept_at; /* se.exec_start, on CPU's scheduler clock */
   int64_t voluntary, migrations;
   int64_t asleep_ns; /* MEASURED: asleep in the call until the stop */
+  pid_t pid;         /* its process, once wholly stopped */
+  uint64_t stub;     /* the socket stub there, or 0 */
 };
 
 /* Right before PTRACE_INTERRUPT of thread TID: what it sleeps in, and
@@ -125,6 +152,18 @@ void ulp_resume_sample (struct ulp_resume *r, pid_t tid);
 /* At every stop of TID that the tool sees (after noting its time): how
    long the sampled sleep lasted, if it lasted until this stop.  */
 void ulp_resume_stopped (struct ulp_resume *r, pid_t tid);
+
+/* Whether a thread stopped with registers REGS is in a socket call that
+   the stop made fail: it will need the socket stub.  */
+int ulp_resume_needs_stub (const struct user_regs_struct *regs);
+/* With every thread of P stopped, at the program counters PCS: writes the
+   socket stub in P if it is not there yet; its address, or 0 if it
+   cannot be.  */
+uint64_t ulp_resume_place_stub (struct ulp_process *p, const uint64_t *pcs,
+                                size_t npcs);
+/* Once the process of TID is wholly stopped: PID and the socket stub
+   (0: none) for ulp_resume_interrupted.  */
+void ulp_resume_at_stop (struct ulp_resume *r, pid_t pid, uint64_t stub);
 
 /* For a stopped thread TID about to be let go, with its registers REGS as
    they are now (PTRACE_GETREGS), whose call failed with EINTR because of

@@ -764,6 +764,24 @@ end_injection (struct ulp_job *job, struct ulp_stop *stop)
   return rc;
 }
 
+/* Threads whose socket call the stop made fail go on through the socket
+   stub when let go (resume.h); it can be written now that every thread
+   is stopped.  */
+static void
+prepare_socket_resume (struct ulp_job *job, const struct ulp_stop *stop)
+{
+  uint64_t stub = 0;
+  int placed = 0;
+  for (size_t i = 0; i < job->nthreads; i++) {
+    struct ulp_thread *t = &job->threads[i];
+    if (t->gone || !t->regs_known || !ulp_resume_needs_stub (&t->regs))
+      continue;
+    if (!placed++)
+      stub = ulp_resume_place_stub (job->proc, stop->pcs, stop->npcs);
+    ulp_resume_at_stop (&t->resume, job->proc->pid, stub);
+  }
+}
+
 static void
 free_stop (struct ulp_stop *stop)
 {
@@ -785,8 +803,10 @@ run_stopped (struct ulp_job *job, int64_t begin)
     return;
   }
   enum ulp_stop_result result = ULP_STOP_FAILED;
-  if (read_stopped_threads (job, &stop) == 0)
+  if (read_stopped_threads (job, &stop) == 0) {
+    prepare_socket_resume (job, &stop);
     result = job->stopped (job, &stop);
+  }
   char why[sizeof job->reason];
   snprintf (why, sizeof why, "%s", ulp_error ());
   if (end_injection (job, &stop) < 0 && result == ULP_STOP_DONE) {

@@ -13,9 +13,17 @@
                          sigwait  sigtimedwait({MS}) for SIGUSR2 (blocked)
                          aio      io_getevents({MS}) on an idle AIO context
                          recv     recv on a socketpair end whose SO_RCVTIMEO
-                                  is MS, nothing ever sent
+                                  is MS, nothing sent unless poked
+                         read     the same with read
+                         send     send of a byte on a socketpair end whose
+                                  SO_SNDTIMEO is MS, its buffer full
+                         accept   accept on a TCP socket listening on
+                                  127.0.0.1 whose SO_RCVTIMEO is MS
+                         nopoll   not a wait: WHO installs a seccomp filter
+                                  that kills the process on poll
                          -> "started" once the call is about to be made
      "signal WHO"        SIGUSR1 to WHO (a handler, no SA_RESTART) -> "sent"
+     "poke WHO"          a byte for WHO's recv or read -> "sent"
      "tid WHO"           -> WHO's thread id
      "result WHO"        waits for the call to end
                          -> "rc=R errno=NAME took=SECONDS"
@@ -27,6 +35,11 @@
 #include <signal.h>
 #include <linux/aio_abi.h>
 #include <sys/epoll.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <netinet/in.h>
+#include <stddef.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -48,6 +61,7 @@ struct caller
   pthread_cond_t changed;
   char call[16];
   int ms;
+  int peer;    /* the other end of its recv's socket pair, or -1 */
   int pending; /* a call was asked for and has not ended */
   int started;
   long rc;
@@ -119,20 +133,74 @@ call_sigwait (struct caller *c)
   return sigtimedwait (&set, NULL, &ts);
 }
 
+static void
+set_timeout (int fd, int option, int ms)
+{
+  struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+  if (setsockopt (fd, SOL_SOCKET, option, &tv, sizeof tv) != 0)
+    exit (3);
+}
+
+static void
+set_peer (struct caller *c, int fd)
+{
+  pthread_mutex_lock (&c->lock);
+  c->peer = fd;
+  pthread_mutex_unlock (&c->lock);
+}
+
 static long
-call_recv (struct caller *c)
+call_recv (struct caller *c, int with_read)
 {
   int sv[2];
   char byte;
-  struct timeval tv = { c->ms / 1000, (c->ms % 1000) * 1000 };
-  if (socketpair (AF_UNIX, SOCK_STREAM, 0, sv) != 0
-      || setsockopt (sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0)
+  if (socketpair (AF_UNIX, SOCK_STREAM, 0, sv) != 0)
     exit (3);
+  set_timeout (sv[0], SO_RCVTIMEO, c->ms);
+  set_peer (c, sv[1]);
   announce (c);
-  long rc = recv (sv[0], &byte, 1, 0);
+  long rc = with_read ? read (sv[0], &byte, 1) : recv (sv[0], &byte, 1, 0);
+  int err = errno;
+  set_peer (c, -1);
+  close (sv[0]);
+  close (sv[1]);
+  errno = err;
+  return rc;
+}
+
+static long
+call_send (struct caller *c)
+{
+  int sv[2];
+  char block[4096] = { 0 };
+  if (socketpair (AF_UNIX, SOCK_STREAM, 0, sv) != 0)
+    exit (3);
+  set_timeout (sv[0], SO_SNDTIMEO, c->ms);
+  while (send (sv[0], block, sizeof block, MSG_DONTWAIT) > 0)
+    ;
+  announce (c);
+  long rc = send (sv[0], block, 1, 0);
   int err = errno;
   close (sv[0]);
   close (sv[1]);
+  errno = err;
+  return rc;
+}
+
+static long
+call_accept (struct caller *c)
+{
+  struct sockaddr_in at
+      = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+  int s = socket (AF_INET, SOCK_STREAM, 0);
+  if (s < 0 || bind (s, (struct sockaddr *)&at, sizeof at) != 0
+      || listen (s, 1) != 0)
+    exit (3);
+  set_timeout (s, SO_RCVTIMEO, c->ms);
+  announce (c);
+  long rc = accept (s, NULL, NULL);
+  int err = errno;
+  close (s);
   errno = err;
   return rc;
 }
@@ -154,6 +222,22 @@ call_aio (struct caller *c)
 }
 
 static long
+forbid_poll (struct caller *c)
+{
+  struct sock_filter code[] = {
+    BPF_STMT (BPF_LD | BPF_W | BPF_ABS, offsetof (struct seccomp_data, nr)),
+    BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, SYS_poll, 0, 1),
+    BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+    BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  struct sock_fprog prog = { sizeof code / sizeof code[0], code };
+  announce (c);
+  if (prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+    return -1;
+  return prctl (PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+}
+
+static long
 make_call (struct caller *c)
 {
   if (strcmp (c->call, "epoll") == 0)
@@ -163,7 +247,15 @@ make_call (struct caller *c)
   if (strcmp (c->call, "sigwait") == 0)
     return call_sigwait (c);
   if (strcmp (c->call, "recv") == 0)
-    return call_recv (c);
+    return call_recv (c, 0);
+  if (strcmp (c->call, "read") == 0)
+    return call_recv (c, 1);
+  if (strcmp (c->call, "send") == 0)
+    return call_send (c);
+  if (strcmp (c->call, "accept") == 0)
+    return call_accept (c);
+  if (strcmp (c->call, "nopoll") == 0)
+    return forbid_poll (c);
   if (strcmp (c->call, "aio") == 0)
     return call_aio (c);
   announce (c);
@@ -266,6 +358,11 @@ command (const char *cmd)
   } else if (n == 2 && c && strcmp (verb, "signal") == 0) {
     pthread_kill (c->thread, SIGUSR1);
     ctl_reply ("sent");
+  } else if (n == 2 && c && strcmp (verb, "poke") == 0) {
+    pthread_mutex_lock (&c->lock);
+    int sent = c->peer >= 0 && write (c->peer, "x", 1) == 1;
+    pthread_mutex_unlock (&c->lock);
+    ctl_reply (sent ? "sent" : "nothing to poke");
   } else if (n == 2 && c && strcmp (verb, "tid") == 0)
     report_tid (c);
   else if (n == 2 && c && strcmp (verb, "result") == 0)
@@ -307,6 +404,7 @@ main (int argc, char **argv)
   demo_message ();
   for (int i = 0; i < NWHO; i++) {
     pthread_mutex_init (&callers[i].lock, NULL);
+    callers[i].peer = -1;
     pthread_cond_init (&callers[i].changed, NULL);
   }
   callers[MAIN].thread = pthread_self ();
