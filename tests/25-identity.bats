@@ -85,3 +85,18 @@ load helpers
   [ "$stderr" = "ulp trigger: no running process maps a build these containers cover" ] ||
     fail "stderr: $stderr"
 }
+
+@test "a trigger whose processes all run the patch already says so, not that none runs the build" {
+  local U1
+  U1=$(unique_lib)
+  pack p1 patch1 "$U1"
+  NORUNTIME=1 start_demo out "$U1"
+  run "$ULP" trigger "$W/p1.so"
+  assert_success
+  assert_line "summary: 1 succeeded, 0 skipped, 0 failed"
+  run --separate-stderr "$ULP" trigger "$W/p1.so"
+  assert_success
+  assert_output --partial "(pid $LAST): SKIPPED $W/p1.so: already applied"
+  assert_line "summary: 0 succeeded, 1 skipped, 0 failed"
+  [ -z "$stderr" ] || fail "stderr: $stderr"
+}

@@ -157,10 +157,9 @@ C
 # such signal the calls are made one by one.  Either way the process sees
 # nothing.
 @test "a first apply: no signal handler of the target runs, no signal is left pending (handled, one handled, all blocked)" {
-  need_fixtures signal_handlers
   patch_a
   for mode in caught urg blocked; do
-    start_target signal_handlers "$FIX/v1" "$W/$mode.out" "$mode"
+    start_target demo_loop "$FIX/v1" "$W/$mode.out" "$mode"
     wait_for_output "$mode" "original v1"
     run "$ULP" trigger -p "$LAST" "$W/a.so"
     assert_success

@@ -4,7 +4,8 @@
 
 #include "error.h"
 
-static char last_error[1024];
+/* Each thread its own: planning runs in several.  */
+static _Thread_local char last_error[1024];
 
 /* Records the message and returns -1, so callers can `return ulp_fail(...)`.
    The arguments may include ulp_error() itself, to add context.  */

@@ -294,21 +294,12 @@ static int
 quiet_signal (pid_t tid)
 {
   static const int candidates[] = { SIGURG, SIGWINCH, SIGCHLD };
-  char file[64], line[256];
-  unsigned long long blocked = ~0ULL, caught = ~0ULL;
-  snprintf (file, sizeof file, "/proc/%d/status", (int)tid);
-  FILE *f = fopen (file, "re");
-  while (f && fgets (line, sizeof line, f)) {
-    if (strncmp (line, "SigBlk:", 7) == 0)
-      blocked = strtoull (line + 7, NULL, 16);
-    else if (strncmp (line, "SigCgt:", 7) == 0)
-      caught = strtoull (line + 7, NULL, 16);
-  }
-  if (f)
-    fclose (f);
+  struct ulp_proc_status st;
+  if (ulp_proc_status (tid, &st) < 0)
+    return 0;
   for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++) {
     unsigned long long bit = 1ULL << (candidates[i] - 1);
-    if (!(blocked & bit) && !(caught & bit))
+    if (!(st.blocked & bit) && !(st.caught & bit))
       return candidates[i];
   }
   return 0;

@@ -319,6 +319,47 @@ ulp_proc_name (pid_t pid, char *buf, size_t len)
   return 0;
 }
 
+/* The number after "NAME:" on its line of the text of /proc/TID/status,
+   in BASE; 0 when there is none.  */
+static unsigned long long
+status_value (const char *text, const char *name, int base)
+{
+  size_t len = strlen (name);
+  for (const char *line = text; line; line = strchr (line, '\n')) {
+    line += *line == '\n';
+    if (strncmp (line, name, len) == 0 && line[len] == ':')
+      return strtoull (line + len + 1, NULL, base);
+  }
+  return 0;
+}
+
+int
+ulp_proc_status (pid_t tid, struct ulp_proc_status *st)
+{
+  char file[64], text[8192];
+  snprintf (file, sizeof file, "/proc/%d/status", (int)tid);
+  int fd = open (file, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  ssize_t n = read (fd, text, sizeof text - 1);
+  int saved = errno;
+  close (fd);
+  if (n < 0) {
+    errno = saved;
+    return -1;
+  }
+  text[n] = '\0';
+  st->tgid = (pid_t)status_value (text, "Tgid", 10);
+  st->tracer = (pid_t)status_value (text, "TracerPid", 10);
+  st->seccomp = (int)status_value (text, "Seccomp", 10);
+  st->pending = status_value (text, "SigPnd", 16);
+  st->shared = status_value (text, "ShdPnd", 16);
+  st->blocked = status_value (text, "SigBlk", 16);
+  st->ignored = status_value (text, "SigIgn", 16);
+  st->caught = status_value (text, "SigCgt", 16);
+  return 0;
+}
+
 char
 ulp_proc_thread_state (pid_t tid)
 {

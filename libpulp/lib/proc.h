@@ -52,4 +52,16 @@ int ulp_proc_name (pid_t pid, char *buf, size_t len);
    ...), or '\0' when the thread is gone.  */
 char ulp_proc_thread_state (pid_t tid);
 
+/* What the tool uses of /proc/TID/status: the thread's process, who
+   traces it, its seccomp mode and its signal masks.  */
+struct ulp_proc_status
+{
+  pid_t tgid;   /* its process */
+  pid_t tracer; /* TracerPid, 0 when none */
+  int seccomp;  /* 0 none, 1 strict, 2 filter */
+  unsigned long long pending, shared, blocked, ignored, caught; /* Sig*: */
+};
+/* -1 with errno when the thread is gone.  */
+int ulp_proc_status (pid_t tid, struct ulp_proc_status *st);
+
 #endif

@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,8 +35,12 @@ struct elf_facts
   char error[256];
 };
 
-static struct elf_facts *facts;
+/* What is known of each object file, by device and inode, for the whole
+   run: shared by the threads that plan, each entry allocated once so that
+   the pointers handed out stay valid.  */
+static struct elf_facts **facts;
 static size_t nfacts, facts_cap;
+static pthread_mutex_t facts_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Whether FD is the file of mapping M: same device and inode.  */
 static int
@@ -108,23 +113,36 @@ learn_facts (pid_t pid, const struct ulp_mapping *m, struct elf_facts *f)
 }
 
 static const struct elf_facts *
-facts_for (pid_t pid, const struct ulp_mapping *m)
+find_or_learn (pid_t pid, const struct ulp_mapping *m)
 {
+  /* Failures to open are about this process, not the file: not cached.  */
+  static _Thread_local struct elf_facts unopened;
   for (size_t i = 0; i < nfacts; i++)
-    if (facts[i].inode == m->inode && facts[i].dev_major == m->dev_major
-        && facts[i].dev_minor == m->dev_minor)
-      return &facts[i];
-  if (ulp_reserve (&facts, &facts_cap, nfacts, sizeof *facts) < 0)
+    if (facts[i]->inode == m->inode && facts[i]->dev_major == m->dev_major
+        && facts[i]->dev_minor == m->dev_minor)
+      return facts[i];
+  struct elf_facts *f = calloc (1, sizeof *f);
+  if (!f || ulp_reserve (&facts, &facts_cap, nfacts, sizeof *facts) < 0) {
+    free (f);
     return NULL;
-  struct elf_facts *f = &facts[nfacts];
-  memset (f, 0, sizeof *f);
+  }
   f->dev_major = m->dev_major;
   f->dev_minor = m->dev_minor;
   f->inode = m->inode;
   learn_facts (pid, m, f);
-  /* Failures to open are about this process, not the file: not cached.  */
   if (f->opened)
-    nfacts++;
+    return facts[nfacts++] = f;
+  unopened = *f;
+  free (f);
+  return &unopened;
+}
+
+static const struct elf_facts *
+facts_for (pid_t pid, const struct ulp_mapping *m)
+{
+  pthread_mutex_lock (&facts_lock);
+  const struct elf_facts *f = find_or_learn (pid, m);
+  pthread_mutex_unlock (&facts_lock);
   return f;
 }
 

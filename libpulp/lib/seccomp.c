@@ -6,6 +6,7 @@
 #include <sys/ptrace.h>
 
 #include "error.h"
+#include "proc.h"
 #include "seccomp.h"
 
 /* The filters see the address after the `syscall` instruction (0f 05).  */
@@ -91,16 +92,11 @@ set_reason (char *why, size_t len, const char *reason)
 static int
 read_seccomp_mode (pid_t tid, int *mode)
 {
-  char file[64], line[256];
-  snprintf (file, sizeof file, "/proc/%d/status", (int)tid);
-  FILE *f = fopen (file, "re");
-  if (!f)
-    return ulp_fail ("cannot read %s: %s", file, strerror (errno));
-  *mode = 0;
-  while (fgets (line, sizeof line, f))
-    if (sscanf (line, "Seccomp: %d", mode) == 1)
-      break;
-  fclose (f);
+  struct ulp_proc_status st;
+  if (ulp_proc_status (tid, &st) < 0)
+    return ulp_fail ("cannot read /proc/%d/status: %s", (int)tid,
+                     strerror (errno));
+  *mode = st.seccomp;
   return 0;
 }
 
@@ -598,7 +594,7 @@ int
 ulp_seccomp_check (pid_t tid, const struct ulp_syscall_probe *probes, size_t n,
                    uint64_t ip, char *why, size_t len)
 {
-  int mode;
+  int mode = 0;
   if (read_seccomp_mode (tid, &mode) < 0)
     return -1;
   if (mode == SECCOMP_MODE_DISABLED || n == 0)

@@ -175,23 +175,20 @@ thread_exiting (pid_t tid)
   return state == '\0' || state == 'Z' || state == 'X';
 }
 
-/* The value of FIELD ("TracerPid:") in /proc/TID/status, or 0.  */
+/* Who traces thread TID, or 0.  */
 static pid_t
-status_field (pid_t tid, const char *field)
+tracer_of (pid_t tid)
 {
-  char file[64], line[256];
-  size_t len = strlen (field);
-  long value = 0;
-  snprintf (file, sizeof file, "/proc/%d/status", (int)tid);
-  FILE *f = fopen (file, "re");
-  while (f && fgets (line, sizeof line, f))
-    if (strncmp (line, field, len) == 0) {
-      value = strtol (line + len, NULL, 10);
-      break;
-    }
-  if (f)
-    fclose (f);
-  return (pid_t)value;
+  struct ulp_proc_status st;
+  return ulp_proc_status (tid, &st) == 0 ? st.tracer : 0;
+}
+
+/* The process of thread TID, or 0.  */
+static pid_t
+process_of (pid_t tid)
+{
+  struct ulp_proc_status st;
+  return ulp_proc_status (tid, &st) == 0 ? st.tgid : 0;
 }
 
 /* Why thread TID cannot be traced (PTRACE_SEIZE said EPERM): another
@@ -200,12 +197,12 @@ status_field (pid_t tid, const char *field)
 static int
 not_permitted (pid_t tid)
 {
-  pid_t tracer = status_field (tid, "TracerPid:");
+  pid_t tracer = tracer_of (tid);
   if (tracer == gettid ())
     return 0;
   if (tracer <= 0)
     return ulp_fail ("cannot trace thread %d: %s", (int)tid, strerror (EPERM));
-  pid_t tgid = status_field (tracer, "Tgid:");
+  pid_t tgid = process_of (tracer);
   char name[64];
   if (tgid <= 0)
     tgid = tracer;
@@ -308,36 +305,11 @@ raise_laggards (struct ulp_job *job)
   }
 }
 
-struct signal_masks
-{
-  unsigned long long pending, shared, blocked, ignored, caught;
-};
-
-static int
-read_signal_masks (pid_t tid, struct signal_masks *m)
-{
-  char file[64], line[256];
-  memset (m, 0, sizeof *m);
-  snprintf (file, sizeof file, "/proc/%d/status", (int)tid);
-  FILE *f = fopen (file, "re");
-  if (!f)
-    return -1;
-  while (fgets (line, sizeof line, f)) {
-    sscanf (line, "SigPnd: %llx", &m->pending);
-    sscanf (line, "ShdPnd: %llx", &m->shared);
-    sscanf (line, "SigBlk: %llx", &m->blocked);
-    sscanf (line, "SigIgn: %llx", &m->ignored);
-    sscanf (line, "SigCgt: %llx", &m->caught);
-  }
-  fclose (f);
-  return 0;
-}
-
 /* Signals that would interrupt nothing without a tracer: ignored, or
    ignored by default and not caught.  A traced thread still stops for
    them, and its call fails with EINTR unless the tool makes it again.  */
 static unsigned long long
-harmless_signals (const struct signal_masks *m)
+harmless_signals (const struct ulp_proc_status *m)
 {
   unsigned long long by_default = (1ULL << (SIGCHLD - 1))
                                   | (1ULL << (SIGURG - 1))
@@ -348,8 +320,8 @@ harmless_signals (const struct signal_masks *m)
 static int
 harmless_signal (pid_t tid, int sig)
 {
-  struct signal_masks m;
-  return sig > 0 && sig <= 64 && read_signal_masks (tid, &m) == 0
+  struct ulp_proc_status m;
+  return sig > 0 && sig <= 64 && ulp_proc_status (tid, &m) == 0
          && (harmless_signals (&m) & (1ULL << (sig - 1)));
 }
 
@@ -1013,7 +985,7 @@ job_of (struct ulp_job *jobs, size_t n, const struct job_index *x, pid_t tid,
     if (jobs[i].phase != FINISHED && (*t = find_thread (&jobs[i], tid)))
       return &jobs[i];
   /* A thread cloned before its parent's clone event was reported.  */
-  pid_t tgid = status_field (tid, "Tgid:");
+  pid_t tgid = process_of (tid);
   for (size_t i = 0; i < n; i++)
     if (jobs[i].phase != FINISHED && tgid > 0 && jobs[i].proc->pid == tgid) {
       *t = add_thread (&jobs[i], tid);

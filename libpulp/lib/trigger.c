@@ -1,5 +1,6 @@
 #include <ctype.h>
 #include <fnmatch.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -761,6 +762,77 @@ plan_one (struct plan *plan, pid_t pid, struct ulp_container *containers,
   return 0;
 }
 
+/* A share of the processes to plan, for one thread: every STEP-th from
+   FIRST, each into its own slot.  */
+struct planner
+{
+  pid_t *pids;
+  size_t npids, first, step;
+  struct plan *slots;
+  struct ulp_container *containers;
+  size_t n;
+  const struct ulp_trigger_options *o;
+  const struct ulp_policy *policy;
+  int strict;
+};
+
+static void *
+plan_share (void *arg)
+{
+  struct planner *p = arg;
+  /* The maps kept of each process that takes part, its plan and result.  */
+  ulp_heap_prefault (p->npids / p->step * 8192);
+  for (size_t i = p->first; i < p->npids; i += p->step) {
+    if (plan_one (&p->slots[i], p->pids[i], p->containers, p->n, p->o,
+                  p->policy, p->strict)
+        != 0)
+      p->slots[i].proc.pid = 0; /* takes no part */
+    p->slots[i].state = NULL;   /* this thread's scratch, gone with it */
+  }
+  return NULL;
+}
+
+/* Reading what planning needs of a process takes a dozen system calls,
+   most of its time in the kernel: on a host with many processes, the
+   cores plan a share each.  */
+#define PROCESSES_PER_PLANNER 64
+#define MAX_PLANNERS 8
+
+static size_t
+planner_count (size_t npids)
+{
+  long cores = sysconf (_SC_NPROCESSORS_ONLN);
+  size_t want = npids / PROCESSES_PER_PLANNER + 1;
+  if (cores < 1)
+    cores = 1;
+  if (want > (size_t)cores)
+    want = (size_t)cores;
+  return want < MAX_PLANNERS ? want : MAX_PLANNERS;
+}
+
+static void
+plan_all (struct planner *share, size_t nplanners)
+{
+  pthread_t threads[MAX_PLANNERS];
+  size_t started = 1;
+  for (size_t t = 1; t < nplanners; t++) {
+    share[t] = share[0];
+    share[t].first = t;
+    if (pthread_create (&threads[t], NULL, plan_share, &share[t]) != 0)
+      break;
+    started++;
+  }
+  /* The shares no thread took are this one's.  */
+  share[0].step = nplanners;
+  plan_share (&share[0]);
+  for (size_t t = started; t < nplanners; t++) {
+    share[0].first = t;
+    plan_share (&share[0]);
+  }
+  for (size_t t = 1; t < started; t++)
+    pthread_join (threads[t], NULL);
+}
+
 static int
 build_plans (struct ulp_container *containers, size_t n,
              const struct ulp_trigger_options *o,
@@ -771,19 +843,20 @@ build_plans (struct ulp_container *containers, size_t n,
   size_t npids;
   if (ulp_select_pids (o->selector, &pids, &npids, strict) < 0)
     return -1;
-  /* The maps kept of each process that takes part, its plan and result.  */
-  ulp_heap_prefault (npids * 8192);
   *plans = calloc (npids + 1, sizeof **plans);
   if (!*plans) {
     free (pids);
     return ulp_fail ("out of memory");
   }
+  size_t nplanners = planner_count (npids);
+  struct planner share[MAX_PLANNERS]
+      = { { pids, npids, 0, nplanners, *plans, containers, n, o, policy,
+            *strict } };
+  plan_all (share, nplanners);
   *nplans = 0;
-  for (size_t i = 0; i < npids; i++) {
-    struct plan *plan = &(*plans)[*nplans];
-    if (plan_one (plan, pids[i], containers, n, o, policy, *strict) == 0)
-      (*nplans)++;
-  }
+  for (size_t i = 0; i < npids; i++)
+    if ((*plans)[i].proc.pid)
+      (*plans)[(*nplans)++] = (*plans)[i];
   free (pids);
   return 0;
 }

@@ -176,10 +176,13 @@ cmd_trigger (int argc, char **argv)
   }
   struct ulp_results results;
   struct ulp_trigger_summary sum = { 0, 0, 0 };
+  size_t covered = 0; /* results of processes running a covered build */
   int rc = ulp_trigger (containers, g.gl_pathc, &o, &results);
   if (rc == 0) {
     print_results (&results, quiet);
     ulp_results_count (&results, &sum);
+    for (size_t i = 0; i < results.n; i++)
+      covered += !results.v[i].other_build;
     ulp_results_free (&results);
   }
   if (rc < 0)
@@ -189,8 +192,7 @@ cmd_trigger (int argc, char **argv)
             sum.skipped, sum.failed);
   if (rc == 0 && sum.succeeded + sum.skipped + sum.failed == 0 && o.selector)
     fprintf (stderr, "ulp trigger: no process matches '%s'\n", o.selector);
-  else if (rc == 0 && !o.selector && !o.revert && g.gl_pathc
-           && sum.succeeded + sum.failed == 0)
+  else if (rc == 0 && !o.selector && !o.revert && g.gl_pathc && !covered)
     fprintf (stderr, "ulp trigger: no running process maps a build these "
                      "containers cover\n");
   ulp_containers_free (containers, g.gl_pathc);
