@@ -7,31 +7,6 @@ section_count() {
   readelf -SW "$1" | awk -v n="$2" '{ for (i = 1; i <= NF; i++) if ($i == n) c++ } END { print c + 0 }'
 }
 
-# refused DSC LINE REASON FILES...: runs the packer on DSC and checks the
-# refusal (exit 1, nothing on stdout, stderr "ulp packer: DSC:LINE: ..."
-# with the contract's REASON phrase in it) and that every one of FILES is
-# byte-for-byte unchanged.  REASON_RE=regex: match the reason with a regex
-# instead (for wording the contract leaves open, e.g. where TARGET goes).
-refused() {
-  local dsc=$1 line=$2 reason=$3 f
-  shift 3
-  for f in "$@"; do cp "$f" "$f.before"; done
-  run --separate-stderr "$ULP" packer "$dsc"
-  assert_failure 1
-  assert_output ""
-  [[ $stderr == "ulp packer: $dsc:$line: "* ]] ||
-    fail "expected stderr to start with 'ulp packer: $dsc:$line: ', got: $stderr"
-  if [ -n "${REASON_RE:-}" ]; then
-    [[ $stderr =~ $REASON_RE ]] ||
-      fail "expected the reason /$REASON_RE/ on stderr, got: $stderr"
-  else
-    [[ $stderr == *"$reason"* ]] ||
-      fail "expected the reason '$reason' on stderr, got: $stderr"
-  fi
-  for f in "$@"; do
-    cmp "$f.before" "$f" || fail "$f was modified by a refused packer run"
-  done
-}
 
 @test "packer: success message, .ulp and .ulp.rev sections" {
   cp "$FIX/patch1.so" "$W/p1.so"

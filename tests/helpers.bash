@@ -34,7 +34,7 @@ _fixtures_missing() {
     stress stress_target monitor_target sleeper syscall_target libc_spinner \
     in_libc patch_a.so patch_b.so patch_hidden.so patch_v2.so \
     patch_unloadable.so patch1.so patch2.so patch_scale.so patch_variant.so \
-    patch_multi.so patch_ctor.so patch_tls.so patch_needs.so patch_libc.so \
+    patch_multi.so patch_ctor.so patch_tls.so patch_needs.so patch_libc.so patch_refs.so \
     lock_holder; do
     [ -e "$FIX/$f" ] || return 0
   done
@@ -278,6 +278,33 @@ ctl_field() {
 }
 
 # --- patches ----------------------------------------------------------------
+
+# refused DSC LINE REASON FILES...: runs the packer on DSC and checks the
+# refusal (exit 1, nothing on stdout, stderr "ulp packer: DSC:LINE: ..."
+# with the contract's REASON phrase in it) and that every one of FILES is
+# byte-for-byte unchanged.  REASON_RE=regex: match the reason with a regex
+# instead (for wording the contract leaves open, e.g. where TARGET goes).
+refused() {
+  local dsc=$1 line=$2 reason=$3 f
+  shift 3
+  for f in "$@"; do cp "$f" "$f.before"; done
+  run --separate-stderr "$ULP" packer "$dsc"
+  assert_failure 1
+  assert_output ""
+  [[ $stderr == "ulp packer: $dsc:$line: "* ]] ||
+    fail "expected stderr to start with 'ulp packer: $dsc:$line: ', got: $stderr"
+  if [ -n "${REASON_RE:-}" ]; then
+    [[ $stderr =~ $REASON_RE ]] ||
+      fail "expected the reason /$REASON_RE/ on stderr, got: $stderr"
+  else
+    [[ $stderr == *"$reason"* ]] ||
+      fail "expected the reason '$reason' on stderr, got: $stderr"
+  fi
+  for f in "$@"; do
+    cmp "$f.before" "$f" || fail "$f was modified by a refused packer run"
+  done
+}
+
 
 # make_dsc TEMPLATE CONTAINER LIBDIR > FILE: a description from
 # tests/targets/TEMPLATE.dsc.in with absolute paths.

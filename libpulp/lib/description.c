@@ -6,6 +6,7 @@
 #include "error.h"
 
 #define MAX_DESC_FUNCS 1024
+#define MAX_DESC_REFS 1024
 
 static char *
 trimmed_copy (const char *start, size_t len)
@@ -57,12 +58,87 @@ is_symbol_name (const char *s)
   return 1;
 }
 
+/* A hexadecimal offset of the offset form ("0x" optional).  */
+static int
+parse_offset (const char *s, unsigned long long *value)
+{
+  char *end;
+  if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+    s += 2;
+  if (!*s || strspn (s, "0123456789abcdefABCDEF") != strlen (s))
+    return -1;
+  *value = strtoull (s, &end, 16);
+  return *end ? -1 : 0;
+}
+
+/* LINE without its '#' (and '%'): local:ref or local:ref:LOFF:ROFF.  */
+static int
+parse_reference_fields (char *line, struct ulp_desc_ref *ref, int lineno)
+{
+  char *field[4];
+  int n = 0;
+  for (char *s = line; n < 4; n++) {
+    field[n] = s;
+    char *colon = strchr (s, ':');
+    if (!colon) {
+      n++;
+      break;
+    }
+    *colon = '\0';
+    s = colon + 1;
+  }
+  if ((n != 2 && n != 4) || strchr (field[n - 1], ':'))
+    return ulp_fail ("%d: expected #local:ref or #local:ref:LOCAL_OFFSET:"
+                     "REF_OFFSET",
+                     lineno);
+  ref->local_name = trimmed_copy (field[0], strlen (field[0]));
+  ref->ref_name = trimmed_copy (field[1], strlen (field[1]));
+  if (!ref->local_name || !ref->ref_name || !is_symbol_name (ref->local_name)
+      || !is_symbol_name (ref->ref_name))
+    return ulp_fail ("%d: expected #local:ref with symbol names", lineno);
+  ref->has_offsets = n == 4;
+  if (n == 4
+      && (parse_offset (field[2], &ref->local_offset) < 0
+          || parse_offset (field[3], &ref->ref_offset) < 0))
+    return ulp_fail ("%d: the offsets of a reference are hexadecimal "
+                     "numbers, got '%s' and '%s'",
+                     lineno, field[2], field[3]);
+  return 0;
+}
+
+static int
+parse_reference (struct ulp_description *desc, char *line, int lineno)
+{
+  struct ulp_desc_ref ref = { .line = lineno };
+  ref.tls = line[1] == '%';
+  int rc = parse_reference_fields (line + 1 + ref.tls, &ref, lineno);
+  for (size_t i = 0; rc == 0 && i < desc->nrefs; i++)
+    if (strcmp (desc->refs[i].ref_name, ref.ref_name) == 0)
+      rc = ulp_fail ("%d: '%s' already receives a reference (line %d)", lineno,
+                     ref.ref_name, desc->refs[i].line);
+  if (rc == 0 && desc->nrefs == MAX_DESC_REFS)
+    rc = ulp_fail ("%d: more than %d references", lineno, MAX_DESC_REFS);
+  struct ulp_desc_ref *grown
+      = rc == 0 ? realloc (desc->refs, (desc->nrefs + 1) * sizeof *grown)
+                : NULL;
+  if (rc == 0 && !grown)
+    rc = ulp_fail ("%d: out of memory", lineno);
+  if (rc < 0) {
+    free (ref.local_name);
+    free (ref.ref_name);
+    return -1;
+  }
+  desc->refs = grown;
+  desc->refs[desc->nrefs++] = ref;
+  return 0;
+}
+
 static int
 parse_function (struct ulp_description *desc, char *line, int lineno)
 {
   char *colon = strchr (line, ':');
   if (line[0] == '#')
-    return ulp_fail ("%d: references ('#' lines) are not supported", lineno);
+    return parse_reference (desc, line, lineno);
   if (!colon || strchr (colon + 1, ':'))
     return ulp_fail ("%d: expected old_function:new_function, got '%s'", lineno,
                      line);
@@ -106,6 +182,8 @@ static int
 parse_line (struct ulp_description *desc, char *line, int lineno,
             const char *base_dir)
 {
+  if (line[0] == '!')
+    return 0; /* a comment */
   if (!desc->container) {
     if (line[0] == '@')
       return ulp_fail ("%d: missing container line before the '@' line",
@@ -188,6 +266,11 @@ ulp_description_free (struct ulp_description *desc)
     free (desc->funcs[i].new_name);
   }
   free (desc->funcs);
+  for (size_t i = 0; i < desc->nrefs; i++) {
+    free (desc->refs[i].local_name);
+    free (desc->refs[i].ref_name);
+  }
+  free (desc->refs);
   free (desc->container);
   free (desc->target);
   memset (desc, 0, sizeof *desc);

@@ -1,11 +1,21 @@
-/* Parser for live patch description files (.dsc):
+/* Parser for live patch description files (.dsc), libpulp's syntax:
 
+     ! a comment (any line that starts with '!')
      /path/to/container.so
      @/path/to/target/libfoo.so.1
      old_function:new_function
+     #local:ref
+     #local:ref:LOCAL_OFFSET:REF_OFFSET
+     #%tls_variable:ref[:LOCAL_OFFSET:REF_OFFSET]
      ...
 
-   Pure text processing: files are checked later by the packer.  */
+   A reference ('#' line) has the address of LOCAL, a symbol of the
+   target library that it need not export, written into the patch's
+   pointer variable REF when the patch is loaded; with '%', LOCAL is a
+   thread-local variable and REF receives its TLS index (module, offset),
+   for __tls_get_addr.  Offsets (hexadecimal, from the start of each
+   file) replace the lookup of the names.  Pure text processing: files
+   are checked later by the packer.  */
 #ifndef ULP_DESCRIPTION_H
 #define ULP_DESCRIPTION_H
 
@@ -18,6 +28,16 @@ struct ulp_desc_func
   int line;
 };
 
+struct ulp_desc_ref
+{
+  char *local_name;
+  char *ref_name;
+  int tls;
+  int has_offsets; /* the offset form: no lookup */
+  unsigned long long local_offset, ref_offset;
+  int line;
+};
+
 struct ulp_description
 {
   char *container;
@@ -26,6 +46,8 @@ struct ulp_description
   int target_line;
   size_t nfuncs;
   struct ulp_desc_func *funcs;
+  size_t nrefs;
+  struct ulp_desc_ref *refs;
 };
 
 /* On error returns -1 with ulp_error() = "LINE: reason".  Relative paths

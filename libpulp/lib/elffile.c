@@ -283,6 +283,116 @@ ulp_elf_find_symbol (struct ulp_elf *e, const char *name, int func_only,
   return 1;
 }
 
+static int
+note_match (const GElf_Sym *sym, struct ulp_elf_found *found, int matches)
+{
+  if (matches && found->value == sym->st_value)
+    return matches; /* an alias */
+  found->value = sym->st_value;
+  found->size = sym->st_size;
+  found->type = GELF_ST_TYPE (sym->st_info);
+  return matches + 1;
+}
+
+static Elf64_Word best_symbol_table (Elf *elf);
+
+int
+ulp_elf_lookup_unique (struct ulp_elf *e, const char *name,
+                       struct ulp_elf_found *found)
+{
+  GElf_Shdr shdr;
+  Elf_Scn *scn = section_of_type (e->elf, best_symbol_table (e->elf), &shdr);
+  Elf_Data *data = scn ? elf_getdata (scn, NULL) : NULL;
+  int matches = 0;
+  if (!data || shdr.sh_entsize == 0)
+    return 1;
+  for (size_t i = 1; i < shdr.sh_size / shdr.sh_entsize; i++) {
+    GElf_Sym sym;
+    const char *s;
+    if (gelf_getsym (data, (int)i, &sym) && sym.st_shndx != SHN_UNDEF
+        && GELF_ST_TYPE (sym.st_info) != STT_SECTION
+        && GELF_ST_TYPE (sym.st_info) != STT_FILE
+        && (s = elf_strptr (e->elf, shdr.sh_link, sym.st_name))
+        && strcmp (s, name) == 0)
+      matches = note_match (&sym, found, matches);
+  }
+  return matches == 0 ? 1 : matches == 1 ? 0 : 2;
+}
+
+int
+ulp_elf_has_symtab (struct ulp_elf *e)
+{
+  GElf_Shdr shdr;
+  return section_of_type (e->elf, SHT_SYMTAB, &shdr) != NULL;
+}
+
+/* The debug file at PATH if it is E's: the same build-ID.  */
+static struct ulp_elf *
+open_if_same_build (struct ulp_elf *e, const char *path)
+{
+  uint8_t want[64], have[64];
+  size_t want_len, have_len;
+  if (access (path, R_OK) != 0)
+    return NULL;
+  struct ulp_elf *d = ulp_elf_open (path);
+  if (d
+      && (ulp_elf_build_id (e, want, sizeof want, &want_len) < 0
+          || ulp_elf_build_id (d, have, sizeof have, &have_len) < 0
+          || want_len != have_len || memcmp (want, have, want_len) != 0)) {
+    ulp_elf_close (d);
+    d = NULL;
+  }
+  ulp_clear_error ();
+  return d;
+}
+
+/* The file name in .gnu_debuglink, or NULL.  */
+static const char *
+debuglink (struct ulp_elf *e)
+{
+  const uint8_t *data;
+  size_t len;
+  if (ulp_elf_section (e, ".gnu_debuglink", &data, &len) != 0 || len < 2
+      || !memchr (data, '\0', len))
+    return NULL;
+  return (const char *)data;
+}
+
+struct ulp_elf *
+ulp_elf_open_debug (struct ulp_elf *e, const char *path, const char *root)
+{
+  char file[2 * PATH_MAX + 64], hex[2 * 64 + 1], dir[PATH_MAX];
+  uint8_t id[64];
+  size_t len;
+  struct ulp_elf *d = NULL;
+  const char *r = root ? root : "";
+  if (ulp_elf_build_id (e, id, sizeof id, &len) == 0 && len > 1) {
+    ulp_hex (id, len, hex);
+    snprintf (file, sizeof file, "%s/usr/lib/debug/.build-id/%.2s/%s.debug", r,
+              hex, hex + 2);
+    d = open_if_same_build (e, file);
+  }
+  ulp_clear_error ();
+  const char *link = debuglink (e);
+  snprintf (dir, sizeof dir, "%s", path);
+  char *slash = strrchr (dir, '/');
+  if (slash)
+    *slash = '\0';
+  else
+    snprintf (dir, sizeof dir, ".");
+  const char *forms[] = { "%s/%s", "%s/.debug/%s", NULL };
+  for (int i = 0; !d && link && forms[i]; i++) {
+    snprintf (file, sizeof file, forms[i], dir, link);
+    d = open_if_same_build (e, file);
+  }
+  if (!d && link) {
+    snprintf (file, sizeof file, "%s/usr/lib/debug%s/%s", r,
+              dir[0] == '/' ? dir : "", link);
+    d = open_if_same_build (e, file);
+  }
+  return d;
+}
+
 /* The full symbol table when there is one, the dynamic one otherwise.  */
 static Elf64_Word
 best_symbol_table (Elf *elf)

@@ -24,6 +24,27 @@ int ulp_elf_soname (struct ulp_elf *e, char *out, size_t cap);
    the search to functions.  Returns 0 when found.  */
 int ulp_elf_find_symbol (struct ulp_elf *e, const char *name, int func_only,
                          uint64_t *value);
+/* A defined symbol found by ulp_elf_lookup_unique.  */
+struct ulp_elf_found
+{
+  uint64_t value, size;
+  int type; /* STT_* */
+};
+/* NAME among the defined symbols of the full symbol table (.symtab), or of
+   .dynsym when the file has none: 0 found (aliases at one address count
+   once), 1 absent, 2 ambiguous (local symbols of that name at different
+   addresses, from several source files).  */
+int ulp_elf_lookup_unique (struct ulp_elf *e, const char *name,
+                           struct ulp_elf_found *found);
+/* Whether the file has a full symbol table (not stripped).  */
+int ulp_elf_has_symtab (struct ulp_elf *e);
+/* The separate debug file of a stripped E that lives at PATH: by build-ID
+   (/usr/lib/debug/.build-id/xx/rest.debug), then by .gnu_debuglink (next
+   to PATH, in its .debug/, under /usr/lib/debug); NULL when none is found.
+   ROOT, when not NULL, is prefixed to the /usr/lib/debug paths.  */
+struct ulp_elf *ulp_elf_open_debug (struct ulp_elf *e, const char *path,
+                                    const char *root);
+
 /* Calls VISIT with the address of every defined function symbol.  */
 void ulp_elf_each_function (struct ulp_elf *e,
                             void (*visit) (uint64_t addr, void *ctx),

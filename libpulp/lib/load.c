@@ -283,19 +283,49 @@ protect (struct ulp_injector *in, const struct ulp_image *img, uint64_t base)
   return protect_failed (calls, n);
 }
 
-/* Relocates the image for BASE and writes it there (through the memory
-   file, so protections that are set already do not matter), then sets
-   the protections if PROTECT.  */
+/* The references of META (metadata.h) into BYTES, the image as it will
+   be at its base: the address of each symbol of the target library at
+   TARGET_BASE, or its TLS index (the module the library is in this
+   process, and the symbol's offset in its TLS block).  */
+static int
+fill_references (struct ulp_process *p, const struct ulp_metadata *meta,
+                 uint64_t target_base, uint8_t *bytes, uint64_t span)
+{
+  uint64_t module = 0;
+  for (size_t i = 0; i < meta->nrefs; i++) {
+    const struct ulp_ref_meta *r = &meta->refs[i];
+    uint64_t value[2] = { target_base + r->local_offset, 0 };
+    size_t len = r->tls ? 16 : 8;
+    if (r->ref_offset > span || span - r->ref_offset < len)
+      return ulp_fail ("reference '%s' lies outside the container",
+                       r->ref_name);
+    if (r->tls && !module
+        && ulp_process_tls_module (p, target_base, &module) < 0)
+      return -1;
+    if (r->tls) {
+      value[0] = module;
+      value[1] = r->local_offset;
+    }
+    memcpy (bytes + r->ref_offset, value, len);
+  }
+  return 0;
+}
+
+/* Relocates the image for BASE, fills its references, and writes it there
+   (through the memory file, so protections that are set already do not
+   matter), then sets the protections if PROTECT.  */
 static int
 write_image (struct ulp_injector *in, struct ulp_process *p,
-             struct ulp_image *img, uint64_t target_base, uint64_t base,
-             int protect_after)
+             struct ulp_image *img, const struct ulp_metadata *meta,
+             uint64_t target_base, uint64_t base, int protect_after)
 {
   struct lookup l = { p, target_base };
   uint8_t *bytes = malloc (img->span);
   if (!bytes)
     return ulp_fail ("out of memory");
   int rc = ulp_image_relocate (img, base, resolve, &l, bytes);
+  if (rc == 0)
+    rc = fill_references (p, meta, target_base, bytes, img->span);
   if (rc == 0)
     rc = ulp_process_write (p, base, bytes, img->span);
   free (bytes);
@@ -331,7 +361,8 @@ ulp_load_container (struct ulp_injector *in, struct ulp_process *p,
   }
   *base = m[0].addr;
   ulp_failpoint ("load-mapped");
-  if (rc == 0 && write_image (in, p, &img, target_base, *base, !early) < 0) {
+  if (rc == 0
+      && write_image (in, p, &img, &c->meta, target_base, *base, !early) < 0) {
     ulp_fail ("cannot load: %s", ulp_error ());
     unmap (in, *base, img.span);
     rc = -1;

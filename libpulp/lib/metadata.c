@@ -75,7 +75,7 @@ ulp_metadata_encode (const struct ulp_metadata *meta, uint8_t **out,
 {
   struct writer w = { 0 };
   put_bytes (&w, ULP_META_MAGIC, 8);
-  put_uint (&w, ULP_META_VERSION, 4);
+  put_uint (&w, meta->nrefs ? ULP_META_VERSION_REFS : ULP_META_VERSION, 4);
   put_bytes (&w, meta->id, ULP_ID_LEN);
   put_string (&w, meta->target);
   put_uint (&w, meta->build_id_len, 1);
@@ -86,6 +86,15 @@ ulp_metadata_encode (const struct ulp_metadata *meta, uint8_t **out,
     put_string (&w, meta->funcs[i].new_name);
     put_uint (&w, meta->funcs[i].old_offset, 8);
     put_uint (&w, meta->funcs[i].new_offset, 8);
+  }
+  if (meta->nrefs)
+    put_uint (&w, meta->nrefs, 4);
+  for (size_t i = 0; i < meta->nrefs; i++) {
+    put_string (&w, meta->refs[i].local_name);
+    put_string (&w, meta->refs[i].ref_name);
+    put_uint (&w, meta->refs[i].local_offset, 8);
+    put_uint (&w, meta->refs[i].ref_offset, 8);
+    put_uint (&w, meta->refs[i].tls != 0, 1);
   }
   return finish (&w, out, out_len);
 }
@@ -210,13 +219,44 @@ decode_funcs (struct reader *r, struct ulp_metadata *meta)
   }
 }
 
+static void
+decode_refs (struct reader *r, struct ulp_metadata *meta)
+{
+  size_t n = take_uint (r, 4, "reference count");
+  if (r->problem)
+    return;
+  /* Each entry takes at least 21 bytes.  */
+  if (n == 0 || n > ULP_MAX_REFS || n > (r->len - r->pos) / 21) {
+    r->problem = "reference count";
+    return;
+  }
+  meta->refs = calloc (n, sizeof *meta->refs);
+  if (!meta->refs) {
+    r->problem = "memory";
+    return;
+  }
+  for (size_t i = 0; i < n && !r->problem; i++) {
+    struct ulp_ref_meta *ref = &meta->refs[i];
+    meta->nrefs = i + 1;
+    ref->local_name = take_string (r, "referenced symbol name");
+    ref->ref_name = take_string (r, "reference name");
+    ref->local_offset = take_uint (r, 8, "referenced symbol offset");
+    ref->ref_offset = take_uint (r, 8, "reference offset");
+    ref->tls = (int)take_uint (r, 1, "reference kind");
+    if (!r->problem && ref->tls > 1)
+      r->problem = "reference kind";
+  }
+}
+
 int
 ulp_metadata_decode (const uint8_t *buf, size_t len, struct ulp_metadata *meta)
 {
   struct reader r = { buf, len, 0, NULL };
   memset (meta, 0, sizeof *meta);
   check_magic (&r, ULP_META_MAGIC);
-  if (take_uint (&r, 4, "version") != ULP_META_VERSION && !r.problem)
+  uint64_t version = take_uint (&r, 4, "version");
+  if (version != ULP_META_VERSION && version != ULP_META_VERSION_REFS
+      && !r.problem)
     r.problem = "version";
   take (&r, meta->id, ULP_ID_LEN, "patch id");
   meta->target = take_string (&r, "target name");
@@ -226,6 +266,8 @@ ulp_metadata_decode (const uint8_t *buf, size_t len, struct ulp_metadata *meta)
     r.problem = "build-ID length";
   take (&r, meta->build_id, meta->build_id_len, "build-ID");
   decode_funcs (&r, meta);
+  if (version == ULP_META_VERSION_REFS)
+    decode_refs (&r, meta);
   if (reader_result (&r, ULP_SECTION_APPLY) < 0) {
     ulp_metadata_free (meta);
     return -1;
@@ -256,6 +298,11 @@ ulp_metadata_free (struct ulp_metadata *meta)
     free (meta->funcs[i].new_name);
   }
   free (meta->funcs);
+  for (size_t i = 0; i < meta->nrefs; i++) {
+    free (meta->refs[i].local_name);
+    free (meta->refs[i].ref_name);
+  }
+  free (meta->refs);
   free (meta->target);
   memset (meta, 0, sizeof *meta);
 }

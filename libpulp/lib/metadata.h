@@ -11,7 +11,9 @@
 
 #define ULP_META_MAGIC "ULPMETA1"
 #define ULP_REV_MAGIC "ULPREV01"
-#define ULP_META_VERSION 1
+#define ULP_META_VERSION 1      /* functions only */
+#define ULP_META_VERSION_REFS 2 /* and references */
+#define ULP_MAX_REFS 1024
 #define ULP_BUILD_ID_MAX 64
 #define ULP_SECTION_APPLY ".ulp"
 #define ULP_SECTION_REVERT ".ulp.rev"
@@ -24,6 +26,18 @@ struct ulp_func_meta
   uint64_t new_offset; /* in the container */
 };
 
+/* A reference: at load, the address of LOCAL_OFFSET in the target library
+   (with TLS, its TLS index: module and offset) is written at REF_OFFSET in
+   the container.  */
+struct ulp_ref_meta
+{
+  char *local_name;
+  char *ref_name;
+  uint64_t local_offset; /* in the target library */
+  uint64_t ref_offset;   /* in the container */
+  int tls;
+};
+
 struct ulp_metadata
 {
   uint8_t id[ULP_ID_LEN];
@@ -32,6 +46,8 @@ struct ulp_metadata
   size_t build_id_len;
   size_t nfuncs;
   struct ulp_func_meta *funcs;
+  size_t nrefs;
+  struct ulp_ref_meta *refs;
 };
 
 struct ulp_revert_meta

@@ -1,3 +1,4 @@
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -693,6 +694,34 @@ symbol_in (struct ulp_process *p, const struct ulp_mapping *m, const char *name,
     return ifunc_value (p, m, f, name, version, v, value);
   *value = load_bias (m, f) + v;
   return 0;
+}
+
+/* The first DTPMOD64 slot of the object itself (no symbol: its own
+   module).  */
+static int
+own_module_slot (void *ctx, const struct ulp_elf_reloc *r)
+{
+  uint64_t *slot = ctx;
+  if (r->type != R_X86_64_DTPMOD64 || r->symbol != 0)
+    return 0;
+  *slot = r->offset;
+  return 1;
+}
+
+int
+ulp_process_tls_module (struct ulp_process *p, uint64_t first, uint64_t *module)
+{
+  const struct ulp_mapping *m = mapping_at (p, first);
+  const struct elf_facts *f = m ? facts_for (p->pid, m) : NULL;
+  uint64_t slot = 0;
+  if (!f || !f->ok || !f->elf)
+    return ulp_fail ("the target library is not readable");
+  if (ulp_elf_each_dynamic_reloc (f->elf, own_module_slot, &slot) < 0 || !slot)
+    return ulp_fail ("%s has no slot for its own TLS module (it uses no "
+                     "dynamic TLS access): its TLS index in the process is "
+                     "unknown",
+                     m->path);
+  return ulp_process_read (p, load_bias (m, f) + slot, module, sizeof *module);
 }
 
 int

@@ -100,6 +100,12 @@ int ulp_process_take_commit (struct ulp_process *p, const void *bytes,
 /* The parent whose memory P shares (a vfork child before it calls exec),
    or 0.  Writing to it would change code the parent's threads run.  */
 pid_t ulp_process_shares_memory (const struct ulp_process *p);
+/* The TLS module ID of the object mapped at FIRST in P, as the dynamic
+   linker numbered it: what it wrote into the object's own module slot
+   (an R_X86_64_DTPMOD64 relocation for its own variables).  -1 with
+   ulp_error when the object has no such slot.  */
+int ulp_process_tls_module (struct ulp_process *p, uint64_t first,
+                            uint64_t *module);
 /* The address of NAME (of VERSION, when not NULL) as the dynamic linker
    would bind it: in the object mapped at FIRST, else in the first mapped
    object that defines it.  0 found, 1 not found, -1 error.  */

@@ -29,6 +29,15 @@ cmd_dump (int argc, char **argv)
             f->new_name, (unsigned long long)f->old_offset,
             (unsigned long long)f->new_offset);
   }
+  if (c.meta.nrefs)
+    printf ("references: %zu\n", c.meta.nrefs);
+  for (size_t i = 0; i < c.meta.nrefs; i++) {
+    const struct ulp_ref_meta *r = &c.meta.refs[i];
+    printf ("  %s%s -> %s (target offset 0x%llx, patch offset 0x%llx)\n",
+            r->tls ? "%" : "", r->local_name, r->ref_name,
+            (unsigned long long)r->local_offset,
+            (unsigned long long)r->ref_offset);
+  }
   ulp_hex (c.rev.id, ULP_ID_LEN, id);
   printf ("revert:    patch id %s, target %s\n", id, c.rev.target);
   if (c.signed_)

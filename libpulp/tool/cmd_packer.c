@@ -1,5 +1,6 @@
 /* ulp packer FILE.dsc: checks a description against the real files and
    embeds the metadata into the container.  */
+#include <elf.h>
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
@@ -98,6 +99,123 @@ resolve_functions (const struct ulp_description *d, struct ulp_elf *target,
   return 0;
 }
 
+/* Whether VADDR .. VADDR + LEN lies in one loadable segment of E, a
+   writable one if WRITABLE.  */
+static int
+in_segment (struct ulp_elf *e, uint64_t vaddr, uint64_t len, int writable)
+{
+  size_t n;
+  struct ulp_elf_segment s;
+  if (ulp_elf_segment_count (e, &n) < 0)
+    return 0;
+  for (size_t i = 0; i < n; i++)
+    if (ulp_elf_segment (e, i, &s) == 0 && s.type == PT_LOAD
+        && (!writable || (s.flags & PF_W)) && vaddr >= s.vaddr
+        && vaddr + len <= s.vaddr + s.memsz)
+      return 1;
+  return 0;
+}
+
+/* The symbol LOCAL of a reference: in the target's full symbol table, or
+   its debug file's when the target is stripped.  */
+static int
+resolve_local (const struct ulp_desc_ref *r, struct ulp_elf *target,
+               struct ulp_elf **debug, const char *path, uint64_t *offset)
+{
+  struct ulp_elf_found f;
+  int rc = ulp_elf_lookup_unique (target, r->local_name, &f);
+  int stripped = !ulp_elf_has_symtab (target);
+  if (rc == 1 && stripped && !*debug)
+    *debug = ulp_elf_open_debug (target, path, NULL);
+  if (rc == 1 && *debug)
+    rc = ulp_elf_lookup_unique (*debug, r->local_name, &f);
+  if (rc == 1)
+    return ulp_fail ("%d: no symbol '%s' in %s%s", r->line, r->local_name, path,
+                     stripped && !*debug ? " (it is stripped, and no debug "
+                                           "file of its build-ID was found)"
+                                         : "");
+  if (rc == 2)
+    return ulp_fail ("%d: '%s' names symbols at several addresses in %s "
+                     "(static ones of several source files): give its "
+                     "offset, #local:ref:LOCAL_OFFSET:REF_OFFSET",
+                     r->line, r->local_name, path);
+  if (r->tls != (f.type == STT_TLS))
+    return ulp_fail ("%d: '%s' in %s is %sa thread-local variable: write "
+                     "#%s%s:%s",
+                     r->line, r->local_name, path, r->tls ? "not " : "",
+                     f.type == STT_TLS ? "%" : "", r->local_name, r->ref_name);
+  *offset = f.value;
+  return 0;
+}
+
+/* The pointer variable REF of the patch, which receives the address (8
+   bytes) or the TLS index (16 bytes): a writable variable.  */
+static int
+resolve_ref (const struct ulp_desc_ref *r, struct ulp_elf *container,
+             const char *path, uint64_t *offset)
+{
+  struct ulp_elf_found f;
+  uint64_t need = r->tls ? 16 : 8;
+  int rc = ulp_elf_lookup_unique (container, r->ref_name, &f);
+  if (rc == 1)
+    return ulp_fail ("%d: no variable '%s' in %s", r->line, r->ref_name, path);
+  if (rc == 2)
+    return ulp_fail ("%d: '%s' names several variables in %s", r->line,
+                     r->ref_name, path);
+  if (f.type != STT_OBJECT || (f.size && f.size != need))
+    return ulp_fail ("%d: '%s' in %s must be a variable of %llu bytes (%s)",
+                     r->line, r->ref_name, path, (unsigned long long)need,
+                     r->tls ? "a tls_index" : "a pointer");
+  *offset = f.value;
+  return 0;
+}
+
+static int
+resolve_one_ref (const struct ulp_desc_ref *r, const struct ulp_description *d,
+                 struct ulp_elf *target, struct ulp_elf **debug,
+                 struct ulp_elf *container, struct ulp_ref_meta *m)
+{
+  m->tls = r->tls;
+  m->local_offset = r->local_offset;
+  m->ref_offset = r->ref_offset;
+  if (!r->has_offsets
+      && (resolve_local (r, target, debug, d->target, &m->local_offset) < 0
+          || resolve_ref (r, container, d->container, &m->ref_offset) < 0))
+    return -1;
+  if (!r->tls && !in_segment (target, m->local_offset, 1, 0))
+    return ulp_fail ("%d: offset 0x%llx of '%s' is outside %s", r->line,
+                     (unsigned long long)m->local_offset, r->local_name,
+                     d->target);
+  if (!in_segment (container, m->ref_offset, r->tls ? 16 : 8, 1))
+    return ulp_fail ("%d: '%s' at 0x%llx is not in a writable segment of %s",
+                     r->line, r->ref_name, (unsigned long long)m->ref_offset,
+                     d->container);
+  return 0;
+}
+
+static int
+resolve_refs (const struct ulp_description *d, struct ulp_elf *target,
+              struct ulp_elf *container, struct ulp_metadata *meta)
+{
+  struct ulp_elf *debug = NULL;
+  int rc = 0;
+  meta->refs = calloc (d->nrefs + 1, sizeof *meta->refs);
+  if (!meta->refs)
+    return ulp_fail ("out of memory");
+  for (size_t i = 0; i < d->nrefs && rc == 0; i++) {
+    struct ulp_ref_meta *m = &meta->refs[i];
+    meta->nrefs = i + 1;
+    m->local_name = strdup (d->refs[i].local_name);
+    m->ref_name = strdup (d->refs[i].ref_name);
+    rc = m->local_name && m->ref_name
+             ? resolve_one_ref (&d->refs[i], d, target, &debug, container, m)
+             : ulp_fail ("out of memory");
+  }
+  if (debug)
+    ulp_elf_close (debug);
+  return rc;
+}
+
 static void
 digest_update (void *ctx, const void *data, size_t len)
 {
@@ -163,7 +281,8 @@ build_metadata (const struct ulp_description *d, struct ulp_metadata *meta)
     ulp_fail ("%d: %s", d->container_line, ulp_error ());
   else if (!(meta->target = strdup (mapped_name (d->target))))
     ulp_fail ("out of memory");
-  else if (resolve_functions (d, target, container, meta) == 0)
+  else if (resolve_functions (d, target, container, meta) == 0
+           && resolve_refs (d, target, container, meta) == 0)
     rc = compute_id (meta, container);
   ulp_elf_close (target);
   ulp_elf_close (container);
@@ -208,8 +327,10 @@ pack (const char *dsc_path, const char *text, size_t len)
   if (rc == 0) {
     char hex[2 * ULP_BUILD_ID_MAX + 1];
     ulp_hex (meta.build_id, meta.build_id_len, hex);
-    printf ("packed %s: %zu functions for %s (build-ID %s)\n", d.container,
-            meta.nfuncs, meta.target, hex);
+    printf ("packed %s: %zu functions", d.container, meta.nfuncs);
+    if (meta.nrefs)
+      printf (", %zu references", meta.nrefs);
+    printf (" for %s (build-ID %s)\n", meta.target, hex);
   }
   ulp_metadata_free (&meta);
   ulp_description_free (&d);
