@@ -15,8 +15,8 @@ private_lib() {
   cp "$FIX/lib/libdemo.so.1" "$LIB/"
 }
 
-# symbol_value FILE NAME: the value of NAME in FILE's .symtab, in hex
-symbol_value() {
+# symbol_hex FILE NAME: the value of NAME in FILE's .symtab, in hex
+symbol_hex() {
   readelf -sW "$1" | awk -v n="$2" '$8 == n { print $2; exit }' | sed 's/^0*//; s/^$/0/'
 }
 
@@ -34,7 +34,7 @@ refs_dsc() {
   pack r patch_refs "$LIB"
   run "$ULP" dump "$W/r.so"
   assert_line "references: 3"
-  assert_line "  demo_scale -> scale_ref (target offset 0x$(symbol_value "$LIB/libdemo.so.1" demo_scale), patch offset 0x$(symbol_value "$W/r.so" scale_ref))"
+  assert_line "  demo_scale -> scale_ref (target offset 0x$(symbol_hex "$LIB/libdemo.so.1" demo_scale), patch offset 0x$(symbol_hex "$W/r.so" scale_ref))"
   assert_line --partial "  %demo_value_thread_calls -> thread_calls_ref (target offset 0x0,"
   NORUNTIME=1 start_loop "$LIB"
   run "$ULP" trigger -p "$LAST" "$W/r.so"
@@ -54,9 +54,9 @@ refs_dsc() {
   private_lib
   local lib=$LIB/libdemo.so.1
   cp "$FIX/patch_refs.so" "$W/r.so"
-  refs_dsc "#demo_scale:scale_ref:$(symbol_value "$lib" demo_scale):$(symbol_value "$W/r.so" scale_ref)" \
-    "#demo_value_calls:calls_ref:0x$(symbol_value "$lib" demo_value_calls):$(symbol_value "$W/r.so" calls_ref)" \
-    "#%demo_value_thread_calls:thread_calls_ref:0:$(symbol_value "$W/r.so" thread_calls_ref)"
+  refs_dsc "#demo_scale:scale_ref:$(symbol_hex "$lib" demo_scale):$(symbol_hex "$W/r.so" scale_ref)" \
+    "#demo_value_calls:calls_ref:0x$(symbol_hex "$lib" demo_value_calls):$(symbol_hex "$W/r.so" calls_ref)" \
+    "#%demo_value_thread_calls:thread_calls_ref:0:$(symbol_hex "$W/r.so" thread_calls_ref)"
   run "$ULP" packer "$W/r.dsc"
   assert_success
   assert_output --partial "1 functions, 3 references for libdemo.so.1"

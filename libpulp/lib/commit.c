@@ -137,7 +137,7 @@ classify (struct commit *c, struct function *f)
     f->change = target ? KEEP : DROP;
     c->next.slots[f->slot].target = target ? target : body;
     return f->change == DROP
-               ? ulp_entry_render (f->addr, f->entry.endbr, 0, f->after)
+               ? ulp_entry_render (f->addr, &f->entry, 0, f->after)
                : 0;
   }
   if (!target)
@@ -146,7 +146,7 @@ classify (struct commit *c, struct function *f)
     return -1;
   f->change = CLAIM;
   c->next.slots[f->slot] = (struct ulp_slot){ f->addr, target };
-  return ulp_entry_render (f->addr, f->entry.endbr, slot_address (c, f->slot),
+  return ulp_entry_render (f->addr, &f->entry, slot_address (c, f->slot),
                            f->after);
 }
 

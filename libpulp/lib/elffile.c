@@ -428,23 +428,33 @@ ulp_elf_each_function (struct ulp_elf *e, void (*visit) (uint64_t, void *),
 }
 
 int
-ulp_elf_read (struct ulp_elf *e, uint64_t vaddr, void *buf, size_t len)
+ulp_elf_read_at_least (struct ulp_elf *e, uint64_t vaddr, void *buf, size_t len,
+                       size_t need)
 {
   for (Elf_Scn *scn = elf_nextscn (e->elf, NULL); scn;
        scn = elf_nextscn (e->elf, scn)) {
     GElf_Shdr shdr;
     if (!gelf_getshdr (scn, &shdr) || !(shdr.sh_flags & SHF_ALLOC)
         || shdr.sh_type == SHT_NOBITS || vaddr < shdr.sh_addr
-        || vaddr + len > shdr.sh_addr + shdr.sh_size)
+        || vaddr + need > shdr.sh_addr + shdr.sh_size)
       continue;
     Elf_Data *data = elf_rawdata (scn, NULL);
     if (!data || data->d_size < shdr.sh_size)
       break;
-    memcpy (buf, (const uint8_t *)data->d_buf + (vaddr - shdr.sh_addr), len);
+    uint64_t left = shdr.sh_addr + shdr.sh_size - vaddr;
+    size_t got = left < len ? (size_t)left : len;
+    memcpy (buf, (const uint8_t *)data->d_buf + (vaddr - shdr.sh_addr), got);
+    memset ((uint8_t *)buf + got, 0, len - got);
     return 0;
   }
   return ulp_fail ("%s: no file data at address 0x%llx", e->name,
                    (unsigned long long)vaddr);
+}
+
+int
+ulp_elf_read (struct ulp_elf *e, uint64_t vaddr, void *buf, size_t len)
+{
+  return ulp_elf_read_at_least (e, vaddr, buf, len, len);
 }
 
 int

@@ -51,6 +51,10 @@ void ulp_elf_each_function (struct ulp_elf *e,
                             void *ctx);
 /* Copies LEN bytes at virtual address VADDR from the file's sections.  */
 int ulp_elf_read (struct ulp_elf *e, uint64_t vaddr, void *buf, size_t len);
+/* The same where the section may end after NEED bytes: the rest of the
+   LEN is zeros.  */
+int ulp_elf_read_at_least (struct ulp_elf *e, uint64_t vaddr, void *buf,
+                           size_t len, size_t need);
 /* 0 found, 1 absent, -1 error.  DATA points into E.  */
 int ulp_elf_section (struct ulp_elf *e, const char *name, const uint8_t **data,
                      size_t *len);

@@ -5,6 +5,7 @@
 
 static const uint8_t endbr64[ULP_ENDBR_LEN] = { 0xf3, 0x0f, 0x1e, 0xfa };
 static const uint8_t jmp_rip[6] = { 0xff, 0x25, 0, 0, 0, 0 };
+static const uint8_t nop2[2] = { 0x66, 0x90 };
 #define NOP 0x90
 #define JMP_SHORT 0xeb
 
@@ -37,10 +38,15 @@ ulp_entry_parse (uint64_t func, const uint8_t window[ULP_WINDOW],
   e->endbr = memcmp (window + ULP_PAD_BEFORE, endbr64, ULP_ENDBR_LEN) == 0;
   const uint8_t *entry = window + entry_nops_at (e->endbr);
   e->slot = 0;
-  if (all_nops (window, ULP_PAD_BEFORE) && all_nops (entry, ULP_PAD_AT))
+  e->short_nop = memcmp (entry, nop2, sizeof nop2) == 0;
+  if (all_nops (window, ULP_PAD_BEFORE)
+      && (e->short_nop || all_nops (entry, ULP_PAD_AT)))
     return 0;
   if (window[0] == jmp_rip[0] && window[1] == jmp_rip[1]
       && entry[0] == JMP_SHORT && entry[1] == jump_back (e->endbr)) {
+    e->short_nop
+        = memcmp (window + ULP_PAD_BEFORE - sizeof nop2, nop2, sizeof nop2)
+          == 0;
     int32_t rel;
     memcpy (&rel, window + 2, sizeof rel);
     e->slot = func - ULP_PAD_BEFORE + sizeof jmp_rip + (int64_t)rel;
@@ -63,15 +69,21 @@ ulp_entry_body (uint64_t func, int endbr)
 }
 
 int
-ulp_entry_render (uint64_t func, int endbr, uint64_t slot,
+ulp_entry_render (uint64_t func, const struct ulp_entry *form, uint64_t slot,
                   uint8_t window[ULP_WINDOW])
 {
+  int endbr = form->endbr;
   uint8_t *entry = window + entry_nops_at (endbr);
   memset (window, NOP, ULP_PAD_BEFORE);
   if (!slot) {
-    entry[0] = entry[1] = NOP;
+    if (form->short_nop)
+      memcpy (entry, nop2, sizeof nop2);
+    else
+      entry[0] = entry[1] = NOP;
     return 0;
   }
+  if (form->short_nop)
+    memcpy (window + ULP_PAD_BEFORE - sizeof nop2, nop2, sizeof nop2);
   int64_t rel = (int64_t)(slot - (func - ULP_PAD_BEFORE + sizeof jmp_rip));
   if (rel != (int32_t)rel)
     return ulp_fail ("the ulp state mapping is more than 2 GiB away from the "

@@ -6,10 +6,13 @@
        pad:   ff 25 <rel32>      jmp *SLOT(%rip), then 8 NOPs
        entry: [endbr64] eb XX    jmp back to the pad
    where SLOT, in the process's state mapping (ulp/state.h), holds the
-   address of the replacement.  A patched call therefore runs two jumps
-   where the original ran two NOPs, and every slot of a process changes in
-   one write.  Unpatching first points the slot at F's own body (after the
-   entry NOPs), then restores the NOPs.  */
+   address of the replacement.  The entry NOPs may also be the one 2-byte
+   NOP 66 90, as libpulp's `ulp post` rewrites them: a patched pad then
+   ends with 66 90 instead of two of its NOPs (never executed, after the
+   jump), so that unpatching puts back the form the library had.  A patched call
+   therefore runs two jumps where the original ran two NOPs, and every slot of a
+   process changes in one write.  Unpatching first points the slot at F's own
+   body (after the entry NOPs), then restores the NOPs.  */
 #ifndef ULP_PATCH_H
 #define ULP_PATCH_H
 
@@ -25,6 +28,7 @@
 struct ulp_entry
 {
   int endbr;
+  int short_nop; /* the entry NOPs are 66 90 */
   uint64_t slot; /* where the pad jumps through; 0 when not patched */
 };
 
@@ -32,11 +36,12 @@ struct ulp_entry
    it is not a patch area.  */
 int ulp_entry_parse (uint64_t func, const uint8_t window[ULP_WINDOW],
                      struct ulp_entry *e);
-/* Writes the window for the function at FUNC jumping through SLOT, or the
+/* Writes the window for the function at FUNC, whose entry has the form of
+   FORM (endbr64, the kind of entry NOPs), jumping through SLOT, or the
    NOPs when SLOT is 0.  Bytes after the entry NOPs are left as they were.
    -1 when SLOT is out of reach of a 32-bit displacement.  */
-int ulp_entry_render (uint64_t func, int endbr, uint64_t slot,
-                      uint8_t window[ULP_WINDOW]);
+int ulp_entry_render (uint64_t func, const struct ulp_entry *form,
+                      uint64_t slot, uint8_t window[ULP_WINDOW]);
 /* Where F's own code goes on after its entry NOPs.  */
 uint64_t ulp_entry_body (uint64_t func, int endbr);
 /* Makes a thread stopped at *PC safe for rewriting the window of the

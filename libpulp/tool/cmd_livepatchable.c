@@ -18,7 +18,8 @@ count_function (uint64_t addr, void *ctx)
   uint8_t window[ULP_WINDOW];
   c->functions++;
   if (addr >= ULP_PAD_BEFORE
-      && ulp_elf_read (c->elf, addr - ULP_PAD_BEFORE, window, sizeof window)
+      && ulp_elf_read_at_least (c->elf, addr - ULP_PAD_BEFORE, window,
+                                sizeof window, ULP_PAD_BEFORE + ULP_PAD_AT)
              == 0
       && ulp_entry_is_patchable (window))
     c->patchable++;

@@ -67,7 +67,8 @@ resolve_old (struct ulp_elf *target, const struct ulp_desc_func *f,
     return ulp_fail ("%d: unknown old function '%s' in %s", f->line,
                      f->old_name, target_path);
   if (*offset < ULP_PAD_BEFORE
-      || ulp_elf_read (target, *offset - ULP_PAD_BEFORE, window, sizeof window)
+      || ulp_elf_read_at_least (target, *offset - ULP_PAD_BEFORE, window,
+                                sizeof window, ULP_PAD_BEFORE + ULP_PAD_AT)
              < 0
       || !ulp_entry_is_patchable (window))
     return ulp_fail ("%d: function '%s' in %s is not livepatchable (no "

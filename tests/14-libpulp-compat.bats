@@ -1,0 +1,75 @@
+#!/usr/bin/env bats
+# What libraries prepared for SUSE's libpulp look like: entry NOPs that
+# its `ulp post` rewrote into the one 2-byte NOP 66 90, and a patch area
+# at the very end of .text.
+load helpers
+
+# post_like_libpulp LIB: rewrites the two entry NOPs of every patchable
+# function of LIB (no endbr64) into 66 90, as libpulp's `ulp post` does.
+post_like_libpulp() {
+  python3 - "$1" <<'PY'
+import struct, subprocess, sys
+path = sys.argv[1]
+sections = {}
+for line in subprocess.run(["readelf", "-SW", path], capture_output=True, text=True).stdout.splitlines():
+    f = line.replace("[ ", "[").split()
+    if len(f) > 5 and f[0].startswith("[") and f[0][1:-1].isdigit():
+        sections[f[1]] = (int(f[3], 16), int(f[4], 16), int(f[5], 16))
+addr, off, size = sections["__patchable_function_entries"]
+text_addr, text_off, _ = sections[".text"]
+data = bytearray(open(path, "rb").read())
+for (pad,) in struct.iter_unpack("<Q", data[off:off + size]):
+    entry = pad + 14 - text_addr + text_off
+    assert data[entry:entry + 2] == b"\x90\x90", hex(pad)
+    data[entry:entry + 2] = b"\x66\x90"
+open(path, "wb").write(data)
+PY
+}
+
+# entry_bytes PID LIB FUNCTION: the two bytes at FUNCTION's entry in the
+# process, as hex
+entry_bytes() {
+  local base value
+  base=$(awk -v lib="$2" '$6 == lib { print $1; exit }' "/proc/$1/maps" | cut -d- -f1)
+  value=$(readelf -sW "$2" | awk -v n="$3" '$8 == n { print $2; exit }')
+  dd if="/proc/$1/mem" bs=1 skip=$((0x$base + 0x$value)) count=2 2>/dev/null | od -An -tx1 | tr -d ' \n'
+}
+
+@test "entry NOPs 66 90 (libpulp's ulp post): livepatchable, packed, patched, and given back as 66 90" {
+  local lib=$W/lib/libdemo.so.1
+  mkdir -p "$W/lib"
+  cp "$FIX/lib/libdemo.so.1" "$lib"
+  post_like_libpulp "$lib"
+  run "$ULP" livepatchable "$lib"
+  assert_success
+  assert_output --partial "livepatchable"
+  make_patch a patch_a.so "$W/lib" demo_message:demo_message_a
+  NORUNTIME=1 start_loop "$W/lib"
+  [ "$(entry_bytes "$LAST" "$lib" demo_message)" = 6690 ] || fail "not 66 90 before"
+  run "$ULP" trigger -p "$LAST" "$W/a.so"
+  assert_success
+  wait_for_output out "patch A"
+  run "$ULP" trigger -p "$LAST" --revert "$W/a.so"
+  assert_success
+  wait_for_output out "original"
+  [ "$(entry_bytes "$LAST" "$lib" demo_message)" = 6690 ] ||
+    fail "entry is $(entry_bytes "$LAST" "$lib" demo_message) after the revert"
+  assert_alive "$LAST"
+}
+
+@test "a patch area that ends .text counts and packs (the window is not read past the section)" {
+  mkdir -p "$W/end"
+  printf 'int first (int x) { return x * 3 + 1; }\nvoid last (void) {}\n' >"$W/end/e.c"
+  gcc -O2 -fPIC -shared -fpatchable-function-entry=16,14 -fcf-protection=none \
+    -fno-reorder-functions -Wl,-soname,libend.so.1 -Wl,--build-id=sha1 \
+    -o "$W/end/libend.so.1" "$W/end/e.c"
+  run "$ULP" livepatchable "$W/end/libend.so.1"
+  assert_success
+  assert_output --partial "(2 patchable functions)"
+  printf 'void last_fixed (void) {}\n' >"$W/end/fix.c"
+  gcc -O2 -fPIC -shared -o "$W/end/fix.so" "$W/end/fix.c"
+  printf '%s\n@%s\nlast:last_fixed\n' "$W/end/fix.so" "$W/end/libend.so.1" >"$W/end/fix.dsc"
+  run "$ULP" packer "$W/end/fix.dsc"
+  assert_success
+  assert_output --partial "1 functions for libend.so.1"
+}
