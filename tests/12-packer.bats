@@ -74,6 +74,21 @@ print(f().decode())' "$W/p1.so"
   [ ! -e /rel.so ]
 }
 
+@test "packer: relative paths with nothing in the .dsc's folder are the working directory's, as libpulp takes them" {
+  mkdir -p "$W/dsc" "$W/work"
+  cp "$FIX/patch1.so" "$W/work/a_livepatch1.so"
+  cp "$LIB/libdemo.so.1" "$W/work/"
+  printf 'a_livepatch1.so
+@./libdemo.so.1
+demo_message:demo_message_p1
+' >"$W/dsc/p.dsc"
+  cd "$W/work"
+  run "$ULP" packer "$W/dsc/p.dsc"
+  assert_success
+  assert_output --regexp "^packed $W/work/\\./a_livepatch1.so: 1 functions for libdemo.so.1 |^packed a_livepatch1.so: 1 functions for libdemo.so.1 "
+  assert_equal "$(section_count "$W/work/a_livepatch1.so" .ulp)" 1
+}
+
 @test "packer: a non-exported (static) function can be described" {
   # demo_scale is local: in .symtab, not in .dynsym
   readelf -sW "$LIB/libdemo.so.1" | awk '$8 == "demo_scale" && $5 == "LOCAL"' | grep -q .

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "command.h"
 #include "description.h"
@@ -311,6 +312,28 @@ embed (const char *container, const struct ulp_metadata *meta)
   return rc;
 }
 
+/* Relative paths are the description's folder's; where nothing is there,
+   the working directory's, as libpulp's packer takes them.  */
+static void
+take_from_working_directory (struct ulp_description *d, const char *text,
+                             size_t len)
+{
+  struct ulp_description cwd;
+  if (ulp_description_parse (text, len, NULL, &cwd) < 0) {
+    ulp_clear_error ();
+    return;
+  }
+  char **mine[] = { &d->container, &d->target };
+  char **theirs[] = { &cwd.container, &cwd.target };
+  for (int i = 0; i < 2; i++)
+    if (access (*mine[i], F_OK) != 0 && access (*theirs[i], F_OK) == 0) {
+      char *swap = *mine[i];
+      *mine[i] = *theirs[i];
+      *theirs[i] = swap;
+    }
+  ulp_description_free (&cwd);
+}
+
 static int
 pack (const char *dsc_path, const char *text, size_t len)
 {
@@ -321,6 +344,7 @@ pack (const char *dsc_path, const char *text, size_t len)
   free (copy);
   if (rc < 0)
     return -1;
+  take_from_working_directory (&d, text, len);
   rc = build_metadata (&d, &meta);
   if (rc == 0 && (rc = embed (d.container, &meta)) < 0)
     ulp_fail ("%d: %s", d.container_line, ulp_error ());
