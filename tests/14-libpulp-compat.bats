@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
-# What libraries prepared for SUSE's libpulp look like: entry NOPs that
-# its `ulp post` rewrote into the one 2-byte NOP 66 90, and a patch area
-# at the very end of .text.
+# What SUSE's libpulp users bring: libraries whose entry NOPs its `ulp
+# post` rewrote into the one 2-byte NOP 66 90, a patch area at the very
+# end of .text, and fixes for functions of the main program.
 load helpers
 
 # post_like_libpulp LIB: rewrites the two entry NOPs of every patchable
@@ -72,4 +72,44 @@ entry_bytes() {
   run "$ULP" packer "$W/end/fix.dsc"
   assert_success
   assert_output --partial "1 functions for libend.so.1"
+}
+
+@test "functions of the main program, position-independent or not, are patched and reverted" {
+  local kind
+  mkdir -p "$W/exe"
+  cat >"$W/exe/prog.c" <<'C'
+#include <stdio.h>
+#include <unistd.h>
+__attribute__ ((noinline)) int compute (int x) { return x + 1; }
+int main (int argc, char **argv) {
+  (void) argc;
+  for (;;) {
+    FILE *f = fopen (argv[1], "w");
+    if (f) { fprintf (f, "value %d\n", compute (1)); fclose (f); }
+    usleep (10000);
+  }
+}
+C
+  printf 'int compute_fixed (int x) { return x + 100; }\n' >"$W/exe/fix.c"
+  for kind in pie no-pie; do
+    local flags=(-fPIE -pie)
+    [ $kind = no-pie ] && flags=(-fno-PIE -no-pie)
+    gcc -O2 -fpatchable-function-entry=16,14 -fcf-protection=none "${flags[@]}" \
+      -Wl,--build-id=sha1 -o "$W/exe/prog-$kind" "$W/exe/prog.c"
+    gcc -O2 -fPIC -shared -o "$W/exe/fix-$kind.so" "$W/exe/fix.c"
+    printf '%s\n@%s\ncompute:compute_fixed\n' "$W/exe/fix-$kind.so" "$W/exe/prog-$kind" >"$W/exe/fix-$kind.dsc"
+    run "$ULP" packer "$W/exe/fix-$kind.dsc"
+    assert_success
+    assert_output --partial "1 functions for prog-$kind"
+    "$W/exe/prog-$kind" "$W/$kind.out" &
+    PIDS+=($!)
+    wait_for_output $kind "value 2"
+    run "$ULP" trigger -p "${PIDS[-1]}" "$W/exe/fix-$kind.so"
+    assert_success
+    wait_for_output $kind "value 101"
+    run "$ULP" trigger --revert -p "${PIDS[-1]}" "$W/exe/fix-$kind.so"
+    assert_success
+    wait_for_output $kind "value 2"
+    assert_alive "${PIDS[-1]}"
+  done
 }

@@ -132,6 +132,13 @@ ulp_elf_is_shared_object (struct ulp_elf *e)
   return gelf_getehdr (e->elf, &ehdr) && ehdr.e_type == ET_DYN;
 }
 
+int
+ulp_elf_is_fixed_program (struct ulp_elf *e)
+{
+  GElf_Ehdr ehdr;
+  return gelf_getehdr (e->elf, &ehdr) && ehdr.e_type == ET_EXEC;
+}
+
 static Elf_Scn *
 find_section (Elf *elf, const char *name, GElf_Shdr *shdr)
 {

@@ -17,6 +17,8 @@ struct ulp_elf *ulp_elf_open_memory (uint8_t *image, size_t len,
 void ulp_elf_close (struct ulp_elf *e);
 
 int ulp_elf_is_shared_object (struct ulp_elf *e);
+/* A program linked at a fixed address (ET_EXEC, not position-independent).  */
+int ulp_elf_is_fixed_program (struct ulp_elf *e);
 int ulp_elf_build_id (struct ulp_elf *e, uint8_t *out, size_t cap, size_t *len);
 /* DT_SONAME into OUT: 0 found, 1 the object has none, -1 error.  */
 int ulp_elf_soname (struct ulp_elf *e, char *out, size_t cap);

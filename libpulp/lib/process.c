@@ -223,12 +223,20 @@ is_object_file (const struct ulp_mapping *m)
          && strncmp (m->path, "/memfd:", 7) != 0;
 }
 
+/* Where the object mapped by M (its first mapping) has address 0.  */
+static uint64_t
+load_bias (const struct ulp_mapping *m, const struct elf_facts *f)
+{
+  return m->start - (f->first_vaddr & ~(uint64_t)(ULP_PAGE - 1));
+}
+
 static void
 fill_library (const struct ulp_mapping *m, const struct elf_facts *f,
               struct ulp_library *lib)
 {
   lib->path = m->path;
-  lib->base = m->start;
+  lib->base = load_bias (m, f);
+  lib->start = m->start;
   memcpy (lib->build_id, f->build_id, f->build_id_len);
   lib->build_id_len = f->build_id_len;
   lib->patchable = f->patchable;
@@ -614,13 +622,6 @@ ulp_process_read_copy (struct ulp_process *p, const struct ulp_commit *page,
   return 0;
 }
 
-/* Where the object mapped by M (its first mapping) has address 0.  */
-static uint64_t
-load_bias (const struct ulp_mapping *m, const struct elf_facts *f)
-{
-  return m->start - (f->first_vaddr & ~(uint64_t)(ULP_PAGE - 1));
-}
-
 /* Whether ADDR lies in executable code of the object mapped by M.  */
 static int
 in_code_of (const struct ulp_process *p, const struct ulp_mapping *m,
@@ -696,6 +697,25 @@ symbol_in (struct ulp_process *p, const struct ulp_mapping *m, const char *name,
   return 0;
 }
 
+/* Whether the object mapped by M has address 0 at BIAS (a program that is
+   not position-independent has it at 0, where no library is).  */
+static int
+has_bias (struct ulp_process *p, const struct ulp_mapping *m, uint64_t bias)
+{
+  const struct elf_facts *f = is_object_file (m) ? facts_for (p->pid, m) : NULL;
+  return f && f->opened && load_bias (m, f) == bias;
+}
+
+/* The first mapping of the object whose address 0 is at BIAS, or NULL.  */
+static const struct ulp_mapping *
+object_with_bias (struct ulp_process *p, uint64_t bias)
+{
+  for (size_t i = 0; i < p->maps.n; i++)
+    if (has_bias (p, &p->maps.v[i], bias))
+      return &p->maps.v[i];
+  return NULL;
+}
+
 /* The first DTPMOD64 slot of the object itself (no symbol: its own
    module).  */
 static int
@@ -711,7 +731,7 @@ own_module_slot (void *ctx, const struct ulp_elf_reloc *r)
 int
 ulp_process_tls_module (struct ulp_process *p, uint64_t first, uint64_t *module)
 {
-  const struct ulp_mapping *m = mapping_at (p, first);
+  const struct ulp_mapping *m = object_with_bias (p, first);
   const struct elf_facts *f = m ? facts_for (p->pid, m) : NULL;
   uint64_t slot = 0;
   if (!f || !f->ok || !f->elf)
@@ -731,7 +751,7 @@ ulp_process_symbol (struct ulp_process *p, uint64_t first, const char *name,
   for (int pass = 0; pass < 2; pass++)
     for (size_t i = 0; i < p->maps.n; i++) {
       const struct ulp_mapping *m = &p->maps.v[i];
-      if (!is_object_file (m) || (pass == 0) != (m->start == first))
+      if (!is_object_file (m) || (pass == 0) != has_bias (p, m, first))
         continue;
       int rc = symbol_in (p, m, name, version, value);
       if (rc <= 0)

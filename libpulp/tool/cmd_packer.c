@@ -273,8 +273,10 @@ build_metadata (const struct ulp_description *d, struct ulp_metadata *meta)
     ulp_fail ("%d: %s", d->container_line, ulp_error ());
   else if (!ulp_elf_is_shared_object (container))
     ulp_fail ("%d: %s: not a shared object", d->container_line, d->container);
-  else if (!ulp_elf_is_shared_object (target))
-    ulp_fail ("%d: %s: not a shared library", d->target_line, d->target);
+  else if (!ulp_elf_is_shared_object (target)
+           && !ulp_elf_is_fixed_program (target))
+    ulp_fail ("%d: %s: not a shared library or a program", d->target_line,
+              d->target);
   else if (ulp_elf_build_id (target, meta->build_id, sizeof meta->build_id,
                              &meta->build_id_len)
            < 0)

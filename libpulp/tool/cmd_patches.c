@@ -115,7 +115,7 @@ mapping_at (const struct ulp_process *p, uint64_t start)
 static int
 is_container (struct listing *l, const struct ulp_library *lib)
 {
-  const struct ulp_mapping *m = mapping_at (l->process, lib->base);
+  const struct ulp_mapping *m = mapping_at (l->process, lib->start);
   if (!m)
     return 0;
   for (size_t i = 0; i < l->nseen; i++)
