@@ -26,7 +26,7 @@ TOOL_OBJ := $(TOOL_SRC:libpulp/%.c=$(B)/obj/%.o)
 HEADERS := $(wildcard libpulp/lib/*.h libpulp/tool/*.h libpulp/include/ulp/*.h)
 
 BUILD_DEPS := gcc make libelf-dev libssl-dev librpm-dev rpm libsolv-dev libsolvext-dev \
-  libarchive-dev libcurl4-openssl-dev
+  libarchive-dev libcurl4-openssl-dev libjson-c-dev
 TEST_DEPS := bats bats-assert bats-support python3 binutils gdb procps groff-base openssl \
   zypper createrepo-c rpm2cpio gnupg curl xz-utils file
 FUZZ_DEPS := clang libclang-rt-14-dev
@@ -45,7 +45,7 @@ $(B)/libulp.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(B)/ulp: $(TOOL_OBJ) $(B)/libulp.a
-	$(CC) $(CFLAGS) -o $@ $(TOOL_OBJ) $(B)/libulp.a -lelf -lcrypto
+	$(CC) $(CFLAGS) -o $@ $(TOOL_OBJ) $(B)/libulp.a -lelf -lcrypto -ljson-c
 
 # The %post helper and the rpm plugin: the same library as the tool.
 HELPER_SRC := $(wildcard helpers/*.c)

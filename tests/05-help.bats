@@ -21,7 +21,7 @@ usage_error() {
   assert_success
   assert_line --index 0 "usage: ulp COMMAND [ARGS]"
   assert_equal "$(subcommands | tr '\n' ' ')" \
-    "livepatchable packer dump trigger check patches sign verify "
+    "livepatchable packer dump extract trigger check patches sign verify "
   run --separate-stderr "$ULP"
   assert_failure 2
   assert_equal "$output" ""

@@ -113,3 +113,29 @@ C
     assert_alive "${PIDS[-1]}"
   done
 }
+
+@test "ulp extract writes libpulp's JSON of a library; the packer takes it in place of the library" {
+  need_fixtures patch_refs.so || fail "cannot build patch_refs.so"
+  mkdir -p "$W/lib"
+  cp "$FIX/lib/libdemo.so.1" "$W/lib/"
+  run "$ULP" extract "$W/lib/libdemo.so.1" -o "$W/libdemo.so.1.json"
+  assert_success
+  run python3 -c 'import json, sys; l = json.load(open(sys.argv[1]))["library"]; print(l["name"], l["buildid"], len(l["symbols"]) > 10, {s["name"]: s["offset"] for s in l["symbols"]}["demo_scale"])' "$W/libdemo.so.1.json"
+  assert_output "libdemo.so.1 $(build_id "$W/lib/libdemo.so.1") True $(symbol_value "$W/lib/libdemo.so.1" demo_scale)"
+  cp "$FIX/patch_refs.so" "$W/r.so"
+  make_dsc patch_refs "$W/r.so" "$W/lib" | sed "s|^@.*|@$W/libdemo.so.1.json|" >"$W/r.dsc"
+  run "$ULP" packer "$W/r.dsc"
+  assert_success
+  assert_output --partial "1 functions, 3 references for libdemo.so.1 (build-ID $(build_id "$W/lib/libdemo.so.1"))"
+  NORUNTIME=1 start_loop "$W/lib"
+  run "$ULP" trigger -p "$LAST" "$W/r.so"
+  assert_success
+  wait_for_output out "original 101"
+  # What JSON cannot tell is refused with the reason.
+  printf '{"library": {"name": "libdemo.so.1"}}\n' >"$W/bad.json"
+  sed -i "s|^@.*|@$W/bad.json|" "$W/r.dsc"
+  refused "$W/r.dsc" 3 "$W/bad.json: not a library description of \`ulp extract\`" "$W/r.so"
+  cp "$FIX/patch_needs.so" "$W/needs.so"
+  printf '%s\n@%s\nplain_value:plain_value_fixed\n' "$W/needs.so" "$W/libdemo.so.1.json" >"$W/needs.dsc"
+  refused "$W/needs.dsc" 1 "container needs libplain.so.1, and the target is known only by its symbols (JSON)" "$W/needs.so"
+}

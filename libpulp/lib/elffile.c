@@ -326,6 +326,36 @@ ulp_elf_lookup_unique (struct ulp_elf *e, const char *name,
   return matches == 0 ? 1 : matches == 1 ? 0 : 2;
 }
 
+static int
+each_symbol_of (struct ulp_elf *e, Elf64_Word type,
+                ulp_elf_symbol_visitor visit, void *ctx)
+{
+  GElf_Shdr shdr;
+  Elf_Scn *scn = section_of_type (e->elf, type, &shdr);
+  Elf_Data *data = scn ? elf_getdata (scn, NULL) : NULL;
+  if (!data || shdr.sh_entsize == 0)
+    return 0;
+  for (size_t i = 1; i < shdr.sh_size / shdr.sh_entsize; i++) {
+    GElf_Sym sym;
+    const char *name;
+    if (!gelf_getsym (data, (int)i, &sym) || sym.st_shndx == SHN_UNDEF
+        || !(name = elf_strptr (e->elf, shdr.sh_link, sym.st_name)) || !*name)
+      continue;
+    int rc = visit (ctx, name, sym.st_value, sym.st_size, sym.st_info,
+                    sym.st_other);
+    if (rc)
+      return rc;
+  }
+  return 0;
+}
+
+int
+ulp_elf_each_symbol (struct ulp_elf *e, ulp_elf_symbol_visitor visit, void *ctx)
+{
+  int rc = each_symbol_of (e, SHT_DYNSYM, visit, ctx);
+  return rc ? rc : each_symbol_of (e, SHT_SYMTAB, visit, ctx);
+}
+
 int
 ulp_elf_has_symtab (struct ulp_elf *e)
 {

@@ -38,6 +38,14 @@ struct ulp_elf_found
    addresses, from several source files).  */
 int ulp_elf_lookup_unique (struct ulp_elf *e, const char *name,
                            struct ulp_elf_found *found);
+/* Calls VISIT for every named symbol that the file defines, those of
+   .dynsym first, then those of .symtab (st_info and st_other as in the
+   file); a non-zero return stops.  */
+typedef int (*ulp_elf_symbol_visitor) (void *ctx, const char *name,
+                                       uint64_t value, uint64_t size,
+                                       unsigned info, unsigned other);
+int ulp_elf_each_symbol (struct ulp_elf *e, ulp_elf_symbol_visitor visit,
+                         void *ctx);
 /* Whether the file has a full symbol table (not stripped).  */
 int ulp_elf_has_symtab (struct ulp_elf *e);
 /* The separate debug file of a stripped E that lives at PATH: by build-ID

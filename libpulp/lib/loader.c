@@ -686,6 +686,11 @@ check_needed_library (void *ctx, int64_t tag, uint64_t value,
   (void)value;
   if (tag != DT_NEEDED || is_in_every_process (string))
     return 0;
+  if (!check->target)
+    return ulp_fail ("%s: container needs %s, and the target is known only "
+                     "by its symbols (JSON): pack it against the library "
+                     "itself",
+                     check->name, string);
   if (ulp_elf_each_dynamic (check->target, match_library, &search) < 0)
     return -1;
   if (search.found)

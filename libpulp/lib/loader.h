@@ -77,7 +77,8 @@ int ulp_image_relocate (struct ulp_image *img, uint64_t base,
    (crtbeginS frame_dummy, crti _init), IFUNCs, text relocations,
    relocation types the loader does not apply, and a DT_NEEDED library
    TARGET does not load itself (its soname or one of its DT_NEEDED; libc.so.6
-   and the dynamic loader are in every process using glibc).  Returns
+   and the dynamic loader are in every process using glibc; with TARGET
+   NULL, known only by its symbols, only these two).  Returns
    0, or -1 with a message that starts with NAME.  */
 int ulp_image_check (const uint8_t *image, size_t len, const char *name,
                      struct ulp_elf *target);

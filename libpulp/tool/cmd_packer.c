@@ -18,6 +18,7 @@
 #include "metadata.h"
 #include "patch.h"
 #include "proc.h"
+#include "symbols.h"
 
 static char *
 read_whole_file (const char *path, size_t *len)
@@ -59,11 +60,41 @@ mapped_name (const char *path)
   return ulp_basename (realpath (path, resolved) ? resolved : path);
 }
 
+/* The library (or program) patched: its file, or the JSON that SUSE
+   libpulp's `ulp extract` wrote of it, which has its symbols but not its
+   code (its patch areas are checked when the patch is applied).  */
+struct target
+{
+  const char *path;
+  struct ulp_elf *elf; /* NULL for JSON */
+  struct ulp_symbols json;
+  struct ulp_elf *debug; /* a stripped file's debug file, once looked for */
+};
+
 static int
-resolve_old (struct ulp_elf *target, const struct ulp_desc_func *f,
-             const char *target_path, uint64_t *offset)
+json_function (const struct target *t, const struct ulp_desc_func *f,
+               uint64_t *offset)
+{
+  struct ulp_elf_found found;
+  int rc = ulp_symbols_lookup (&t->json, f->old_name, &found);
+  if (rc == 1 || (found.type != STT_FUNC && found.type != STT_GNU_IFUNC))
+    return ulp_fail ("%d: unknown old function '%s' in %s", f->line,
+                     f->old_name, t->path);
+  if (rc == 2)
+    return ulp_fail ("%d: '%s' names functions at several addresses in %s",
+                     f->line, f->old_name, t->path);
+  *offset = found.value;
+  return 0;
+}
+
+static int
+resolve_old (struct target *t, const struct ulp_desc_func *f, uint64_t *offset)
 {
   uint8_t window[ULP_WINDOW];
+  struct ulp_elf *target = t->elf;
+  const char *target_path = t->path;
+  if (!target)
+    return json_function (t, f, offset);
   if (ulp_elf_find_symbol (target, f->old_name, 1, offset) != 0)
     return ulp_fail ("%d: unknown old function '%s' in %s", f->line,
                      f->old_name, target_path);
@@ -80,7 +111,7 @@ resolve_old (struct ulp_elf *target, const struct ulp_desc_func *f,
 }
 
 static int
-resolve_functions (const struct ulp_description *d, struct ulp_elf *target,
+resolve_functions (const struct ulp_description *d, struct target *target,
                    struct ulp_elf *container, struct ulp_metadata *meta)
 {
   meta->funcs = calloc (d->nfuncs, sizeof *meta->funcs);
@@ -92,7 +123,7 @@ resolve_functions (const struct ulp_description *d, struct ulp_elf *target,
     meta->nfuncs = i + 1;
     m->old_name = strdup (f->old_name);
     m->new_name = strdup (f->new_name);
-    if (resolve_old (target, f, d->target, &m->old_offset) < 0)
+    if (resolve_old (target, f, &m->old_offset) < 0)
       return -1;
     if (ulp_elf_find_symbol (container, f->new_name, 1, &m->new_offset) != 0)
       return ulp_fail ("%d: unknown new function '%s' in %s", f->line,
@@ -121,14 +152,16 @@ in_segment (struct ulp_elf *e, uint64_t vaddr, uint64_t len, int writable)
 /* The symbol LOCAL of a reference: in the target's full symbol table, or
    its debug file's when the target is stripped.  */
 static int
-resolve_local (const struct ulp_desc_ref *r, struct ulp_elf *target,
-               struct ulp_elf **debug, const char *path, uint64_t *offset)
+resolve_local (const struct ulp_desc_ref *r, struct target *t, uint64_t *offset)
 {
   struct ulp_elf_found f;
-  int rc = ulp_elf_lookup_unique (target, r->local_name, &f);
-  int stripped = !ulp_elf_has_symtab (target);
+  struct ulp_elf **debug = &t->debug;
+  const char *path = t->path;
+  int rc = t->elf ? ulp_elf_lookup_unique (t->elf, r->local_name, &f)
+                  : ulp_symbols_lookup (&t->json, r->local_name, &f);
+  int stripped = t->elf && !ulp_elf_has_symtab (t->elf);
   if (rc == 1 && stripped && !*debug)
-    *debug = ulp_elf_open_debug (target, path, NULL);
+    *debug = ulp_elf_open_debug (t->elf, path, NULL);
   if (rc == 1 && *debug)
     rc = ulp_elf_lookup_unique (*debug, r->local_name, &f);
   if (rc == 1)
@@ -174,17 +207,18 @@ resolve_ref (const struct ulp_desc_ref *r, struct ulp_elf *container,
 
 static int
 resolve_one_ref (const struct ulp_desc_ref *r, const struct ulp_description *d,
-                 struct ulp_elf *target, struct ulp_elf **debug,
-                 struct ulp_elf *container, struct ulp_ref_meta *m)
+                 struct target *target, struct ulp_elf *container,
+                 struct ulp_ref_meta *m)
 {
   m->tls = r->tls;
   m->local_offset = r->local_offset;
   m->ref_offset = r->ref_offset;
   if (!r->has_offsets
-      && (resolve_local (r, target, debug, d->target, &m->local_offset) < 0
+      && (resolve_local (r, target, &m->local_offset) < 0
           || resolve_ref (r, container, d->container, &m->ref_offset) < 0))
     return -1;
-  if (!r->tls && !in_segment (target, m->local_offset, 1, 0))
+  if (!r->tls && target->elf
+      && !in_segment (target->elf, m->local_offset, 1, 0))
     return ulp_fail ("%d: offset 0x%llx of '%s' is outside %s", r->line,
                      (unsigned long long)m->local_offset, r->local_name,
                      d->target);
@@ -196,10 +230,9 @@ resolve_one_ref (const struct ulp_desc_ref *r, const struct ulp_description *d,
 }
 
 static int
-resolve_refs (const struct ulp_description *d, struct ulp_elf *target,
+resolve_refs (const struct ulp_description *d, struct target *target,
               struct ulp_elf *container, struct ulp_metadata *meta)
 {
-  struct ulp_elf *debug = NULL;
   int rc = 0;
   meta->refs = calloc (d->nrefs + 1, sizeof *meta->refs);
   if (!meta->refs)
@@ -210,11 +243,9 @@ resolve_refs (const struct ulp_description *d, struct ulp_elf *target,
     m->local_name = strdup (d->refs[i].local_name);
     m->ref_name = strdup (d->refs[i].ref_name);
     rc = m->local_name && m->ref_name
-             ? resolve_one_ref (&d->refs[i], d, target, &debug, container, m)
+             ? resolve_one_ref (&d->refs[i], d, target, container, m)
              : ulp_fail ("out of memory");
   }
-  if (debug)
-    ulp_elf_close (debug);
   return rc;
 }
 
@@ -261,35 +292,66 @@ check_loadable (struct ulp_elf *container, struct ulp_elf *target,
   return ulp_image_check (image, len, path, target);
 }
 
+/* The target's file or JSON description; its build-ID and name into META.  */
+static int
+open_target (const struct ulp_description *d, struct target *t,
+             struct ulp_metadata *meta)
+{
+  memset (t, 0, sizeof *t);
+  t->path = d->target;
+  if (ulp_symbols_is_json (d->target)) {
+    if (ulp_symbols_read_json (d->target, &t->json) < 0)
+      return -1;
+    memcpy (meta->build_id, t->json.build_id, t->json.build_id_len);
+    meta->build_id_len = t->json.build_id_len;
+    meta->target = strdup (t->json.name);
+    return meta->target ? 0 : ulp_fail ("out of memory");
+  }
+  if (!(t->elf = ulp_elf_open (d->target)))
+    return -1;
+  if (!ulp_elf_is_shared_object (t->elf) && !ulp_elf_is_fixed_program (t->elf))
+    return ulp_fail ("%s: not a shared library or a program", d->target);
+  if (ulp_elf_build_id (t->elf, meta->build_id, sizeof meta->build_id,
+                        &meta->build_id_len)
+      < 0)
+    return -1;
+  meta->target = strdup (mapped_name (d->target));
+  return meta->target ? 0 : ulp_fail ("out of memory");
+}
+
+static void
+close_target (struct target *t)
+{
+  if (t->elf)
+    ulp_elf_close (t->elf);
+  if (t->debug)
+    ulp_elf_close (t->debug);
+  ulp_symbols_free (&t->json);
+}
+
 static int
 build_metadata (const struct ulp_description *d, struct ulp_metadata *meta)
 {
-  struct ulp_elf *target = ulp_elf_open (d->target);
-  if (!target)
-    return ulp_fail ("%d: %s", d->target_line, ulp_error ());
+  struct target target;
+  if (open_target (d, &target, meta) < 0) {
+    ulp_fail ("%d: %s", d->target_line, ulp_error ());
+    close_target (&target);
+    return -1;
+  }
   struct ulp_elf *container = ulp_elf_open (d->container);
   int rc = -1;
   if (!container)
     ulp_fail ("%d: %s", d->container_line, ulp_error ());
   else if (!ulp_elf_is_shared_object (container))
     ulp_fail ("%d: %s: not a shared object", d->container_line, d->container);
-  else if (!ulp_elf_is_shared_object (target)
-           && !ulp_elf_is_fixed_program (target))
-    ulp_fail ("%d: %s: not a shared library or a program", d->target_line,
-              d->target);
-  else if (ulp_elf_build_id (target, meta->build_id, sizeof meta->build_id,
-                             &meta->build_id_len)
-           < 0)
-    ulp_fail ("%d: %s", d->target_line, ulp_error ());
-  else if (check_loadable (container, target, d->container) < 0)
+  else if (check_loadable (container, target.elf, d->container) < 0)
     ulp_fail ("%d: %s", d->container_line, ulp_error ());
-  else if (!(meta->target = strdup (mapped_name (d->target))))
-    ulp_fail ("out of memory");
-  else if (resolve_functions (d, target, container, meta) == 0
-           && resolve_refs (d, target, container, meta) == 0)
+  else if (resolve_functions (d, &target, container, meta) == 0
+           && resolve_refs (d, &target, container, meta) == 0)
     rc = compute_id (meta, container);
-  ulp_elf_close (target);
-  ulp_elf_close (container);
+  close_target (&target);
+  if (container)
+    ulp_elf_close (container);
   return rc;
 }
 

@@ -6,6 +6,7 @@
 
 int cmd_livepatchable (int argc, char **argv);
 int cmd_packer (int argc, char **argv);
+int cmd_extract (int argc, char **argv);
 int cmd_dump (int argc, char **argv);
 int cmd_trigger (int argc, char **argv);
 int cmd_check (int argc, char **argv);

@@ -18,6 +18,8 @@ static const struct command commands[] = {
   { "packer", cmd_packer, "FILE.dsc",
     "Embed a description's patch metadata in its container." },
   { "dump", cmd_dump, "CONTAINER", "Print a container's metadata." },
+  { "extract", cmd_extract, "LIB [-o FILE.json]",
+    "Write a library's build-ID and symbols as JSON, for the packer." },
   { "trigger", cmd_trigger,
     "[-p PID|NAME|WILDCARD] [--revert] [--revert-all=LIB|target] "
     "[--timeout=SECONDS] [--retries=N] [-q] [--timing] [PATCH...]",
