@@ -116,3 +116,31 @@ refs_dsc() {
   gcc -O2 -fPIC -shared -DDEMO_VARIANT=2 -o "$LIB/libdemo.so.1.debug" "$FIXSRC/libdemo_ext.c"
   refused "$W/r.dsc" 4 "(it is stripped, and no debug file of its build-ID was found)" "$W/r.so"
 }
+
+@test "a description without function lines (references only, or nothing, as libpulp packs them) is recorded, applied and reverted, and changes no code" {
+  private_lib
+  refs_dsc "#demo_value_calls:calls_ref"
+  sed -i '/^demo_value:/d' "$W/r.dsc"
+  run "$ULP" packer "$W/r.dsc"
+  assert_success
+  assert_output --partial "0 functions, 1 references for libdemo.so.1"
+  cp "$FIX/patch_refs.so" "$W/empty.so"
+  printf '%s\n@%s\n' "$W/empty.so" "$LIB/libdemo.so.1" >"$W/empty.dsc"
+  run "$ULP" packer "$W/empty.dsc"
+  assert_success
+  assert_output --partial "0 functions for libdemo.so.1"
+  NORUNTIME=1 start_loop "$LIB"
+  run "$ULP" trigger -p "$LAST" "$W/r.so" "$W/empty.so"
+  assert_success
+  assert_line --partial "SUCCESS $W/r.so"
+  assert_line --partial "SUCCESS $W/empty.so"
+  run "$ULP" check -p "$LAST" "$W/empty.so"
+  assert_success
+  sleep 0.05
+  wait_for_output out "original 11"
+  run "$ULP" trigger -p "$LAST" --revert "$W/r.so" "$W/empty.so"
+  assert_success
+  run "$ULP" check -p "$LAST" "$W/r.so"
+  assert_failure 1
+  assert_alive "$LAST"
+}

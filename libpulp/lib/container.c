@@ -91,8 +91,8 @@ read_sections (struct ulp_elf *e, struct ulp_container *c)
 static int
 read_new_code (struct ulp_elf *e, struct ulp_container *c)
 {
-  c->code = calloc (c->meta.nfuncs, sizeof *c->code);
-  c->code_len = calloc (c->meta.nfuncs, sizeof *c->code_len);
+  c->code = calloc (c->meta.nfuncs + 1, sizeof *c->code);
+  c->code_len = calloc (c->meta.nfuncs + 1, sizeof *c->code_len);
   if (!c->code || !c->code_len)
     return ulp_fail ("out of memory");
   for (size_t i = 0; i < c->meta.nfuncs; i++) {

@@ -251,8 +251,6 @@ ulp_description_parse (const char *text, size_t len, const char *base_dir,
   else if (!desc->target)
     rc = ulp_fail ("%d: missing '@' line naming the target library",
                    lineno + 1);
-  else if (desc->nfuncs == 0)
-    rc = ulp_fail ("%d: no old_function:new_function lines", lineno + 1);
   if (rc < 0)
     ulp_description_free (desc);
   return rc;

@@ -14,8 +14,10 @@
    pointer variable REF when the patch is loaded; with '%', LOCAL is a
    thread-local variable and REF receives its TLS index (module, offset),
    for __tls_get_addr.  Offsets (hexadecimal, from the start of each
-   file) replace the lookup of the names.  Pure text processing: files
-   are checked later by the packer.  */
+   file) replace the lookup of the names.  A description may have no
+   function line (libpulp packs those too: a patch that only fills
+   references, or none at all, and redirects nothing).  Pure text processing:
+   files are checked later by the packer.  */
 #ifndef ULP_DESCRIPTION_H
 #define ULP_DESCRIPTION_H
 

@@ -109,6 +109,8 @@ map_memfds (struct ulp_injector *in, struct memfd_map *m, size_t n,
 static uint64_t
 state_hint (uint64_t near)
 {
+  if (near < ULP_STATE_SIZE + (2u << 20))
+    return 0; /* anywhere */
   return (near - ULP_STATE_SIZE - (1u << 20)) & ~(uint64_t)0xfffff;
 }
 

@@ -196,11 +196,11 @@ static void
 decode_funcs (struct reader *r, struct ulp_metadata *meta)
 {
   size_t n = take_uint (r, 4, "function count");
-  if (r->problem)
+  if (r->problem || n == 0)
     return;
   /* Each entry takes at least 22 bytes: reject counts the input cannot
      hold before allocating for them.  */
-  if (n == 0 || n > MAX_FUNCS || n > (r->len - r->pos) / 22) {
+  if (n > MAX_FUNCS || n > (r->len - r->pos) / 22) {
     r->problem = "function count";
     return;
   }

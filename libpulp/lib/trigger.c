@@ -548,9 +548,13 @@ write_patches (struct ulp_job *job, struct ulp_stop *stop)
   if (read && load_containers (plan, st, stop) == 0
       && remove_patches (plan, st, &addrs, &naddrs) == 0
       && add_patches (plan, st, &addrs, &naddrs) == 0) {
-    if (naddrs == 0 && !plan->proc.state)
+    /* A patch that redirects no function is still recorded.  */
+    uint64_t near = naddrs         ? addrs[0]
+                    : plan->napply ? plan->apply_copies[0].base[0]
+                                   : 0;
+    if (naddrs == 0 && !plan->proc.state && !plan->napply)
       rc = ULP_STOP_DONE;
-    else if (ensure_state_mapping (plan, stop, naddrs ? addrs[0] : 0) == 0)
+    else if (ensure_state_mapping (plan, stop, near) == 0)
       rc = ulp_commit (&plan->proc, known ? &page : NULL, st, addrs, naddrs,
                        stop);
   }

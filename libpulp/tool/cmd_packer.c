@@ -114,7 +114,7 @@ static int
 resolve_functions (const struct ulp_description *d, struct target *target,
                    struct ulp_elf *container, struct ulp_metadata *meta)
 {
-  meta->funcs = calloc (d->nfuncs, sizeof *meta->funcs);
+  meta->funcs = calloc (d->nfuncs + 1, sizeof *meta->funcs);
   if (!meta->funcs)
     return ulp_fail ("out of memory");
   for (size_t i = 0; i < d->nfuncs; i++) {
