@@ -1,5 +1,5 @@
 /* The live patch of CVE-2024-5535 for the livepatchable OpenSSL of
-   build.sh, written for this project: SSL_select_next_proto takes the
+   ../build.sh, written for this project: SSL_select_next_proto takes the
    client's first protocol as the default only when the client list holds
    one, and walks both lists without reading past either.  */
 #include <string.h>
