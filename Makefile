@@ -115,10 +115,12 @@ check: test-deps
 	  exit $$rc
 
 # zypper installs a livepatch package into a throwaway root; running
-# processes are patched, then unpatched by zypper remove.
+# processes are patched, then unpatched by zypper remove.  Act 2: the same
+# with real OpenSSL fixes in a TLS server and client.
 demo: test-deps
 	$(MAKE) fixtures
 	ULP_BUILD=$(CURDIR)/$(B) tests/demo/zypper.sh
+	ULP_BUILD=$(CURDIR)/$(B) tests/demo/openssl.sh
 
 # The same with the ulp tool alone: pack, trigger, revert.
 demo-tool: deps
@@ -132,6 +134,7 @@ bench: test-deps
 	ULP_BUILD=$(CURDIR)/$(B) tests/bench/killsweep.sh
 	ULP_BUILD=$(CURDIR)/$(B) tests/bench/zypper.sh
 	ULP_BUILD=$(CURDIR)/$(B) tests/bench/catalog.sh
+	ULP_BUILD=$(CURDIR)/$(B) tests/bench/openssl.sh
 
 FUZZ_SECONDS ?= 60
 fuzz:

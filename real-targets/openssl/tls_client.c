@@ -1,5 +1,6 @@
 /* tls_client PORT_FILE COUNT_FILE: handshakes with tls_server in a loop
-   (connect, TLS handshake, one byte there and back, close), its sockets
+   (connect, TLS handshake offering the protocols h2 and http/1.1, which
+   must pick h2, one byte there and back, close), its sockets
    carrying 30 s SO_RCVTIMEO and SO_SNDTIMEO, and keeps COUNT_FILE at
    "ok N failed M" (rewritten every 20 handshakes, at every failure and at
    SIGTERM, after which it exits).  A failure is also described on
@@ -28,6 +29,19 @@ stop (int sig)
 }
 
 static int
+picked_h2 (SSL *ssl)
+{
+  const unsigned char *protocol;
+  unsigned int length;
+  SSL_get0_alpn_selected (ssl, &protocol, &length);
+  if (length == 2 && memcmp (protocol, "h2", 2) == 0)
+    return 1;
+  fprintf (stderr, "tls_client: the server picked '%.*s', not h2\n",
+           (int)length, protocol ? (const char *)protocol : "");
+  return 0;
+}
+
+static int
 handshake_once (SSL_CTX *ctx, int port)
 {
   int fd = socket (AF_INET, SOCK_STREAM, 0);
@@ -41,8 +55,8 @@ handshake_once (SSL_CTX *ctx, int port)
   char byte = 'x', back = 0;
   int ok = fd >= 0 && connect (fd, (struct sockaddr *)&addr, sizeof addr) == 0
            && SSL_set_fd (ssl, fd) == 1 && SSL_connect (ssl) == 1
-           && SSL_write (ssl, &byte, 1) == 1 && SSL_read (ssl, &back, 1) == 1
-           && back == byte;
+           && picked_h2 (ssl) && SSL_write (ssl, &byte, 1) == 1
+           && SSL_read (ssl, &back, 1) == 1 && back == byte;
   if (!ok && !stopping) {
     fprintf (stderr, "tls_client: failed handshake (errno %d: %s)\n", errno,
              strerror (errno));
@@ -79,6 +93,8 @@ main (int argc, char **argv)
   struct sigaction sa = { .sa_handler = stop };
   sigaction (SIGTERM, &sa, NULL);
   SSL_CTX *ctx = SSL_CTX_new (TLS_client_method ());
+  static const unsigned char offered[] = "\x08http/1.1\x02h2";
+  SSL_CTX_set_alpn_protos (ctx, offered, sizeof offered - 1);
   unsigned long ok = 0, failed = 0;
   while (!stopping) {
     if (handshake_once (ctx, port))

@@ -1,9 +1,12 @@
 /* tls_server CERT KEY PORT_FILE PROBE_FILE: a long-running TLS server on
    127.0.0.1 (the port it got is written to PORT_FILE) that answers every
    client's byte with the same byte, its accepted sockets carrying 30 s
-   SO_RCVTIMEO and SO_SNDTIMEO as real servers set them.  A second thread
-   probes, every 100 ms, the two bugs the live patches of this folder fix,
-   in the running process itself, and rewrites PROBE_FILE with:
+   SO_RCVTIMEO and SO_SNDTIMEO as real servers set them.  It picks the
+   application protocol (ALPN) with SSL_select_next_proto, as servers do,
+   so that every handshake runs the function CVE-2024-5535 is in.  Unless
+   PROBE_FILE is "-", a second thread probes, every 100 ms, the two bugs the
+   live patches of this folder fix, in the running process itself, and rewrites
+   PROBE_FILE with:
 
      npn: signal 11   SSL_select_next_proto read past an empty client
                       list put at the end of a page (CVE-2024-5535; in a
@@ -114,6 +117,22 @@ set_socket_timeouts (int fd)
 }
 
 static int
+select_protocol (SSL *ssl, const unsigned char **out, unsigned char *outlen,
+                 const unsigned char *client, unsigned int client_len,
+                 void *unused)
+{
+  (void)ssl, (void)unused;
+  static const unsigned char ours[] = "\x02h2\x08http/1.1";
+  unsigned char *chosen;
+  if (SSL_select_next_proto (&chosen, outlen, ours, sizeof ours - 1, client,
+                             client_len)
+      != OPENSSL_NPN_NEGOTIATED)
+    return SSL_TLSEXT_ERR_ALERT_FATAL;
+  *out = chosen;
+  return SSL_TLSEXT_ERR_OK;
+}
+
+static int
 serve_one (SSL_CTX *ctx, int fd)
 {
   SSL *ssl = SSL_new (ctx);
@@ -143,8 +162,10 @@ main (int argc, char **argv)
     ERR_print_errors_fp (stderr);
     return 1;
   }
+  SSL_CTX_set_alpn_select_cb (ctx, select_protocol, NULL);
   pthread_t prober;
-  pthread_create (&prober, NULL, probe_loop, NULL);
+  if (strcmp (probe_file, "-") != 0)
+    pthread_create (&prober, NULL, probe_loop, NULL);
   int listener = listen_on_loopback (argv[3]);
   unsigned long failed = 0;
   for (;;) {
