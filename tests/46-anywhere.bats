@@ -190,3 +190,21 @@ C
   assert_failure
   assert_output --partial "no room left on its stack"
 }
+
+@test "a process whose main thread has ended (pthread_exit in main): patched through a live thread's view of its memory, then reverted" {
+  patch_a
+  start_target leaderless "$FIX/v1" "$W/out.out"
+  wait_for_output out "original v1"
+  run "$ULP" trigger -p "$LAST" "$W/a.so"
+  assert_success
+  assert_output --partial "leaderless (pid $LAST): SUCCESS"
+  runs_patched out "$LAST"
+  run "$ULP" patches -p "$LAST"
+  assert_output --partial "$W/a.so (target libdemo.so.1"
+  # Found without -p as well: the revert goes through the scan of /proc.
+  run "$ULP" trigger --revert-all=libdemo.so.1 -p leaderless
+  assert_success
+  assert_output --partial "leaderless (pid $LAST): SUCCESS"
+  wait_for_output out "original v1"
+  assert_alive "$LAST"
+}

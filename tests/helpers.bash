@@ -199,10 +199,12 @@ stays_content() {
   done
 }
 
+# assert_alive PID: some thread of process PID runs on (its main thread
+# may have ended before the others).
 assert_alive() {
-  local state
-  state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || true
-  if [ -z "$state" ] || [ "$state" = Z ]; then
+  local states
+  states=$(cat /proc/"$1"/task/*/stat 2>/dev/null | sed 's/.*) //' | cut -c1) || true
+  if ! grep -q '[^ZX]' <<<"$states"; then
     fail "process $1 died"
     return 1
   fi

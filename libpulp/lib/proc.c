@@ -260,6 +260,23 @@ ulp_proc_tids (pid_t pid, pid_t **tids, size_t *n)
   return list_numeric (dir, tids, n);
 }
 
+pid_t
+ulp_proc_live_thread (pid_t pid)
+{
+  pid_t *tids, found = 0;
+  size_t n;
+  /* Kernel threads have no maps either: one read tells them apart.  */
+  if (ulp_proc_thread_state (pid) != 'Z' || ulp_proc_tids (pid, &tids, &n) < 0)
+    return 0;
+  for (size_t i = 0; i < n && !found; i++) {
+    char state = tids[i] == pid ? 'Z' : ulp_proc_thread_state (tids[i]);
+    if (state && state != 'Z' && state != 'X')
+      found = tids[i];
+  }
+  free (tids);
+  return found;
+}
+
 /* /proc/TID/stat: "pid (comm) state ppid ..."; the command may hold any
    byte, the fields start after its last ")".  */
 static int

@@ -32,6 +32,9 @@ const char *ulp_basename (const char *path);
 
 int ulp_proc_pids (pid_t **pids, size_t *n);
 int ulp_proc_tids (pid_t pid, pid_t **tids, size_t *n);
+/* A thread of process PID other than its main thread that has not ended,
+   or 0: where to read the memory of a process whose main thread ended.  */
+pid_t ulp_proc_live_thread (pid_t pid);
 struct ulp_proc_stat
 {
   char name[64]; /* the command, as in /proc/PID/comm */

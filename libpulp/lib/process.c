@@ -173,10 +173,14 @@ int
 ulp_process_open_maps (pid_t pid, struct ulp_process *p)
 {
   memset (p, 0, sizeof *p);
-  p->pid = pid;
+  p->pid = p->view = pid;
   p->mem_fd = -1;
-  if (ulp_maps_read (pid, &p->maps) < 0)
-    return ulp_fail ("no such process");
+  if (ulp_maps_read (pid, &p->maps) < 0) {
+    pid_t thread = ulp_proc_live_thread (pid);
+    if (thread <= 0 || ulp_maps_read (thread, &p->maps) < 0)
+      return ulp_fail ("no such process");
+    p->view = thread;
+  }
   p->state = ulp_maps_state (&p->maps);
   return 0;
 }
@@ -262,7 +266,7 @@ ulp_process_libraries (struct ulp_process *p, const char *name,
     const struct ulp_mapping *m = &p->maps.v[i];
     if (!is_object_file (m))
       continue;
-    const struct elf_facts *f = facts_for (p->pid, m);
+    const struct elf_facts *f = facts_for (p->view, m);
     if (!f)
       return ulp_fail ("out of memory");
     if (!is_library (m, f, name))
@@ -302,7 +306,7 @@ ulp_process_livepatchable (struct ulp_process *p,
     const struct ulp_mapping *m = &p->maps.v[i];
     if (!m->path || m->offset != 0)
       continue;
-    const struct elf_facts *f = facts_for (p->pid, m);
+    const struct elf_facts *f = facts_for (p->view, m);
     if (f && f->ok && f->patchable) {
       struct ulp_library lib;
       fill_library (m, f, &lib);
@@ -351,7 +355,7 @@ ulp_process_code_cave (struct ulp_process *p, size_t len)
     const struct ulp_mapping *m = &p->maps.v[i];
     if (!is_object_file (m))
       continue;
-    const struct elf_facts *f = facts_for (p->pid, m);
+    const struct elf_facts *f = facts_for (p->view, m);
     uint64_t cave = f && f->opened ? cave_of (p, m, f, len) : 0;
     if (cave)
       return cave;
@@ -373,7 +377,7 @@ memory_fd (struct ulp_process *p)
 {
   if (p->mem_fd < 0) {
     char file[64];
-    snprintf (file, sizeof file, "/proc/%d/mem", (int)p->pid);
+    snprintf (file, sizeof file, "/proc/%d/mem", (int)p->view);
     p->mem_fd = open (file, O_RDWR | O_CLOEXEC);
     if (p->mem_fd < 0)
       return ulp_fail ("cannot open process memory: %s", strerror (errno));
@@ -418,7 +422,7 @@ ulp_process_shares_memory (const struct ulp_process *p)
   pid_t parent = p->ppid;
   if (parent <= 0 || p->exec_since_fork)
     return 0;
-  return syscall (SYS_kcmp, p->pid, parent, KCMP_VM, 0, 0) == 0 ? parent : 0;
+  return syscall (SYS_kcmp, p->view, parent, KCMP_VM, 0, 0) == 0 ? parent : 0;
 }
 
 static int
@@ -493,8 +497,8 @@ move_ranges (struct ulp_process *p, const uint64_t *at,
     }
     if (!k)
       break;
-    ssize_t got = write ? process_vm_writev (p->pid, here, k, remote, k, 0)
-                        : process_vm_readv (p->pid, here, k, remote, k, 0);
+    ssize_t got = write ? process_vm_writev (p->view, here, k, remote, k, 0)
+                        : process_vm_readv (p->view, here, k, remote, k, 0);
     if (got != want)
       return ulp_fail ("cannot %s process memory at 0x%llx: %s",
                        write ? "write" : "read",
@@ -644,7 +648,7 @@ ifunc_seen_by_importers (struct ulp_process *p, const struct ulp_mapping *def,
     const struct ulp_mapping *m = &p->maps.v[i];
     const struct elf_facts *f;
     uint64_t slot, bound;
-    if (!is_object_file (m) || m == def || !(f = facts_for (p->pid, m))
+    if (!is_object_file (m) || m == def || !(f = facts_for (p->view, m))
         || !f->ok || !f->elf
         || ulp_elf_import_slot (f->elf, name, version, &slot) != 0
         || ulp_process_read (p, load_bias (m, f) + slot, &bound, sizeof bound)
@@ -683,7 +687,7 @@ static int
 symbol_in (struct ulp_process *p, const struct ulp_mapping *m, const char *name,
            const char *version, uint64_t *value)
 {
-  const struct elf_facts *f = facts_for (p->pid, m);
+  const struct elf_facts *f = facts_for (p->view, m);
   uint64_t v;
   int ifunc = 0;
   if (!f || !f->ok || !f->elf)
@@ -702,7 +706,8 @@ symbol_in (struct ulp_process *p, const struct ulp_mapping *m, const char *name,
 static int
 has_bias (struct ulp_process *p, const struct ulp_mapping *m, uint64_t bias)
 {
-  const struct elf_facts *f = is_object_file (m) ? facts_for (p->pid, m) : NULL;
+  const struct elf_facts *f
+      = is_object_file (m) ? facts_for (p->view, m) : NULL;
   return f && f->opened && load_bias (m, f) == bias;
 }
 
@@ -732,7 +737,7 @@ int
 ulp_process_tls_module (struct ulp_process *p, uint64_t first, uint64_t *module)
 {
   const struct ulp_mapping *m = object_with_bias (p, first);
-  const struct elf_facts *f = m ? facts_for (p->pid, m) : NULL;
+  const struct elf_facts *f = m ? facts_for (p->view, m) : NULL;
   uint64_t slot = 0;
   if (!f || !f->ok || !f->elf)
     return ulp_fail ("the target library is not readable");

@@ -17,6 +17,10 @@
 struct ulp_process
 {
   pid_t pid;
+  /* The task whose /proc entry shows the memory: the process, or one of
+     its threads when its main thread has ended (pthread_exit in main
+     leaves a zombie leader with no maps and no mem of its own).  */
+  pid_t view;
   char name[64];
   pid_t ppid;
   int exec_since_fork; /* so it shares no parent's memory */

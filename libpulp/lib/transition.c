@@ -670,7 +670,7 @@ called_exec (struct ulp_job *job, struct ulp_stop *stop)
     stop->first_len = got > 0 ? (size_t)got : 0;
     return 0;
   }
-  return !thread_exiting (job->proc->pid);
+  return !thread_exiting (job->proc->view);
 }
 
 /* Every thread is stopped and accounted for (none left out, none running

@@ -88,7 +88,7 @@ static int
 mapped_container (const struct ulp_process *p, const struct ulp_mapping *m)
 {
   char link[96];
-  snprintf (link, sizeof link, "/proc/%d/map_files/%llx-%llx", (int)p->pid,
+  snprintf (link, sizeof link, "/proc/%d/map_files/%llx-%llx", (int)p->view,
             (unsigned long long)m->start, (unsigned long long)m->end);
   int fd = open (link, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
