@@ -51,11 +51,11 @@ wait_for_file() {
   return 1
 }
 
-# probes_show NAME NPN X400: the server's own probes, twice in a row (a
-# probe round started before the change may still be reported once).
+# probes_show NAME NPN X400 HOST: the server's own probes, twice in a row
+# (a probe round started before the change may still be reported once).
 probes_show() {
   local want have
-  want=$(printf 'npn: %s\nx400: %s' "$2" "$3")
+  want=$(printf 'npn: %s\nx400: %s\nhost: %s' "$2" "$3" "$4")
   for round in 1 2; do
     for _ in $(seq 500); do
       have=$(cat "$W/$1.probe" 2>/dev/null)
@@ -103,7 +103,7 @@ handshakes_all_good() {
   assert_alive "${PIDS[0]}"
 }
 
-@test "openssl-livepatches through zypper: in fixes CVE-2024-5535, up adds CVE-2023-0286, rm reverts both, in running TLS servers and clients of two OpenSSL releases, not one handshake lost" {
+@test "openssl-livepatches through zypper: in fixes CVE-2024-5535, up adds CVE-2023-0286 and X509_check_host (a private function reached by reference), rm reverts all, in running TLS servers and clients of two OpenSSL releases, not one handshake lost" {
   make_root "$R"
   zyp addrepo "file://$OSSL/repo" openssl >/dev/null
   run zyp install --no-recommends test-base ulp libopenssl3-3.0.20-1
@@ -115,8 +115,8 @@ handshakes_all_good() {
   assert_success
   tls_pair new "$R/usr/lib64"
   local new_server=$SERVER new_client=$CLIENT
-  probes_show old "signal 11" equal
-  probes_show new "signal 11" equal
+  probes_show old "signal 11" equal checked
+  probes_show new "signal 11" equal checked
 
   run zyp install openssl-livepatches-1
   assert_success
@@ -127,26 +127,38 @@ handshakes_all_good() {
   # zypper itself runs the machine's own libssl: skipped, with the reason.
   assert_output --regexp "zypper \(pid [0-9]+\): SKIPPED libssl.so.3: no container for the library build it runs"
   assert_output --regexp "openssl-livepatches-1-1.x86_64: patched 4, skipped [0-9]+, failed 0"
-  probes_show old "exit 20" equal
-  probes_show new "exit 20" equal
+  probes_show old "exit 20" equal checked
+  probes_show new "exit 20" equal checked
 
   run zyp update
   assert_success
   assert_output --regexp "openssl-livepatches-libcrypto-2-1.x86_64: patched 4, skipped [0-9]+, failed 0"
   assert_output --regexp "openssl-livepatches-2-1.x86_64: patched 4, skipped [0-9]+, failed 0"
-  probes_show old "exit 20" differ
-  probes_show new "exit 20" differ
+  probes_show old "exit 20" differ refused
+  probes_show new "exit 20" differ refused
   run "$ULP" patches -p "$old_server"
   assert_output --partial "libssl_3.0.20-1_livepatch2"
   assert_output --partial "libcrypto_3.0.20-1_livepatch2"
   refute_output --partial "livepatch1"
+  # X509_check_host's fix reaches the library's static do_x509_check (in
+  # .symtab only) through a reference the packer resolved for each build.
+  local release lib at
+  for release in 1 2; do
+    lib=$OSSL/author/openssl-livepatches-libcrypto-2/libs/3.0.20-$release.x86_64/libcrypto.so.3
+    at=$(symbol_value "$lib" do_x509_check)
+    if readelf --dyn-syms -W "$lib" | grep -qw do_x509_check; then
+      fail "do_x509_check is exported"
+    fi
+    run "$ULP" dump "$R/usr/lib64/ulp/openssl-livepatches-libcrypto/2/libcrypto_3.0.20-${release}_livepatch2.so"
+    assert_output --partial "do_x509_check -> do_x509_check_ref (target offset $(printf '0x%x' "$at"),"
+  done
 
   run zyp remove openssl-livepatches
   assert_success
   assert_output --partial "openssl-livepatches-2-1.x86_64: reverted 4"
   assert_output --partial "openssl-livepatches-libcrypto-2-1.x86_64: reverted 4"
-  probes_show old "signal 11" equal
-  probes_show new "signal 11" equal
+  probes_show old "signal 11" equal checked
+  probes_show new "signal 11" equal checked
 
   for pid in "$old_server" "$old_client" "$new_server" "$new_client"; do
     assert_alive "$pid"

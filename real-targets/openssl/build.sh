@@ -1,8 +1,9 @@
 #!/bin/bash
 # build.sh RELEASE OUT: libssl.so.3 and libcrypto.so.3 of Debian 12's
 # OpenSSL (source.sh), made livepatchable (-fpatchable-function-entry=16,14,
-# .symtab kept) and vulnerable again to CVE-2024-5535 and CVE-2023-0286
-# (*-again.patch), so that live patches have something real to fix; into
+# .symtab kept), vulnerable again to CVE-2024-5535 and CVE-2023-0286 and
+# without X509_check_host's refusal of embedded NULs (*-again.patch), so
+# that live patches have something real to fix; into
 # OUT.  RELEASE (1, 2, ...) is recorded in the compiler switches the
 # libraries carry, so each release has its own build-IDs, as two builds of
 # a distribution package have.  Builds are cached outside the tree

@@ -15,6 +15,9 @@
      x400: equal      GENERAL_NAME_cmp calls two different x400Addresses
                       equal (CVE-2023-0286: compared as ASN1_TYPE)
      x400: differ     ... it tells them apart (fixed)
+     host: checked    X509_check_host checks "localhost\0.evil.example"
+                      against the server's certificate (no match)
+     host: refused    ... it refuses the name as malformed (-2, fixed)
 
    Failed handshakes are counted on standard error.  */
 #include <arpa/inet.h>
@@ -35,6 +38,7 @@
 #include "replace_file.h"
 
 static const char *probe_file;
+static X509 *certificate;
 
 static const char *
 npn_probe (const unsigned char *empty_list_at_page_end)
@@ -69,6 +73,14 @@ x400_name (const char *bytes)
   return name;
 }
 
+static const char *
+host_probe (void)
+{
+  static const char host[] = "localhost\0.evil.example";
+  int verdict = X509_check_host (certificate, host, sizeof host - 1, 0, NULL);
+  return verdict == -2 ? "refused" : "checked";
+}
+
 static void *
 probe_loop (void *unused)
 {
@@ -82,7 +94,8 @@ probe_loop (void *unused)
     const char *npn = npn_probe (pages + 4096);
     const char *x400 = GENERAL_NAME_cmp (a, b) == 0 ? "equal" : "differ";
     char report[128];
-    snprintf (report, sizeof report, "%s\nx400: %s\n", npn, x400);
+    snprintf (report, sizeof report, "%s\nx400: %s\nhost: %s\n", npn, x400,
+              host_probe ());
     replace_file (probe_file, report);
     usleep (100000);
   }
@@ -163,6 +176,7 @@ main (int argc, char **argv)
     return 1;
   }
   SSL_CTX_set_alpn_select_cb (ctx, select_protocol, NULL);
+  certificate = SSL_CTX_get0_certificate (ctx);
   pthread_t prober;
   if (strcmp (probe_file, "-") != 0)
     pthread_create (&prober, NULL, probe_loop, NULL);

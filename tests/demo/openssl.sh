@@ -22,7 +22,7 @@ zyp() {
 # probes: what the server's probes saw last, and the client's count.
 probes() {
   sleep 0.5
-  printf 'server probes: %s\n' "$(paste -sd';' "$work/probe" | sed 's/;/, /')"
+  printf 'server probes: %s\n' "$(paste -sd';' "$work/probe" | sed 's/;/, /g')"
   printf 'client: %s\n' "$(cat "$work/count")"
 }
 
@@ -51,13 +51,14 @@ client=$!
 pids+=("$client")
 echo "npn: signal 11 = SSL_select_next_proto read past an empty list (CVE-2024-5535)"
 echo "x400: equal = two different x400Addresses compared equal (CVE-2023-0286)"
+echo "host: checked = X509_check_host took a host name with an embedded NUL"
 probes
 
 step "zypper install openssl-livepatches-1: CVE-2024-5535 fixed in the running processes"
 zyp install openssl-livepatches-1
 probes
 
-step "zypper update: libopenssl3-3.0.20-2 on disk (the processes keep running release 1), openssl-livepatches 2 and openssl-livepatches-libcrypto 2: CVE-2023-0286 fixed"
+step "zypper update: libopenssl3-3.0.20-2 on disk (the processes keep running release 1), openssl-livepatches 2 and openssl-livepatches-libcrypto 2: CVE-2023-0286 and X509_check_host fixed"
 zyp update
 probes
 
