@@ -169,10 +169,8 @@ deliver (const struct transaction *t, const struct record *r)
   struct ulp_trigger_summary sum;
   if (!r->erase && r->nfiles == 0)
     printf ("W%s: no container in the package; nothing applied\n", r->nevra);
-  else if (ulp_deliver (&d, &sum) == 0)
-    printf ("N%s: %s %zu, skipped %zu, failed %zu\n", r->nevra,
-            r->erase ? "reverted" : "patched", sum.succeeded, sum.skipped,
-            sum.failed);
+  else
+    ulp_deliver (&d, &sum);
 }
 
 /* A catalog that cannot be read only costs the report its package names. */

@@ -140,13 +140,7 @@ deliver (const struct request *r)
   }
   ulp_catalog_read_dir (NULL, &catalog);
   struct ulp_trigger_summary sum;
-  if (ulp_deliver (&d, &sum) == 0) {
-    char text[200];
-    snprintf (text, sizeof text, "%s %zu, skipped %zu, failed %zu",
-              r->remove ? "reverted" : "patched", sum.succeeded, sum.skipped,
-              sum.failed);
-    note (r, text);
-  }
+  ulp_deliver (&d, &sum);
   globfree (&g);
   ulp_catalog_free (&catalog);
 }

@@ -57,6 +57,11 @@ teardown() {
   assert_output --partial "demo-livepatches-2-1.x86_64: reverted 2, skipped 0, failed 0"
   log_is old "original v1" "livepatch 1" "livepatch 2" "original v1"
   log_is new "original v2" "livepatch 1" "livepatch 2" "original v2"
+  # The report is kept, each line with its time, for the fleet report.
+  local at='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z '
+  grep -Eq "${at}demo-livepatches-1-1.x86_64: monitor \(pid $old, libdemo-1.0-1.x86_64\): SUCCESS $R/usr/lib64/ulp/demo-livepatches/1/libdemo_1.0-1_livepatch1.so$" "$W/ulp.log"
+  grep -Eq "${at}demo-livepatches-2-1.x86_64: patched 2, skipped 0, failed 0$" "$W/ulp.log"
+  grep -Eq "${at}demo-livepatches-2-1.x86_64: reverted 2, skipped 0, failed 0$" "$W/ulp.log"
 }
 
 @test "rpm on the host with the plugin: the %post helper steps aside, nothing is applied twice" {
@@ -90,6 +95,7 @@ teardown() {
   run rpm_quiet "${DB[@]}" --noplugins -e demo-livepatches
   assert_success
   assert_output --partial "ulp_post_hook: demo-livepatches: monitor (pid $old): SUCCESS revert-all=libdemo.so.1"
+  grep -Eq "Z demo-livepatches: monitor \(pid $old\): SUCCESS revert-all=libdemo.so.1$" "$W/ulp.log"
   log_is old "original v1" "livepatch 1" "livepatch 2" "original v1"
   log_is new "original v2" "livepatch 1" "livepatch 2" "original v2"
 }

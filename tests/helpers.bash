@@ -63,7 +63,7 @@ setup() {
   # Nothing of the host's trust, policy or catalogs takes
   # part: no trust store and no config means no signature required.
   export ULP_TRUST_DIR=$W/trust.d ULP_CONFIG=$W/ulp.conf
-  export ULP_CATALOG_DIR=$W/catalog
+  export ULP_CATALOG_DIR=$W/catalog ULP_LOG=$W/ulp.log
   [ -x "$ULP" ] || fail "no ulp tool at $ULP (run make)"
   [ -e "$RUNTIME" ] || fail "no runtime at $RUNTIME (run make)"
 }

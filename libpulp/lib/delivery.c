@@ -1,9 +1,12 @@
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "delivery.h"
 #include "error.h"
@@ -74,12 +77,37 @@ ulp_livepatch_enabled (const char *component)
   return ulp_fail ("%s: %s=%s: expected auto or never", path, key, value);
 }
 
+/* One write with O_APPEND: lines of concurrent transactions never mix.  A
+   log that cannot be written costs no delivery; syslog has the line.  */
+static void
+append_to_log (const char *line)
+{
+  const char *path = getenv ("ULP_LOG");
+  if (!path)
+    path = ULP_DEFAULT_LOG;
+  if (!*path)
+    return;
+  int fd = open (path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  if (fd < 0)
+    return;
+  char stamped[1100];
+  time_t now = time (NULL);
+  struct tm tm;
+  size_t n = strftime (stamped, sizeof stamped, "%Y-%m-%dT%H:%M:%SZ ",
+                       gmtime_r (&now, &tm));
+  int m = snprintf (stamped + n, sizeof stamped - n, "%s\n", line);
+  if (m > 0 && (size_t)m < sizeof stamped - n)
+    (void)!write (fd, stamped, n + (size_t)m);
+  close (fd);
+}
+
 static void
 report (const struct ulp_delivery *d, int failure, const char *text)
 {
   char line[1024];
   snprintf (line, sizeof line, "%s: %s", d->package, text);
   syslog (failure ? LOG_WARNING : LOG_NOTICE, "%s", line);
+  append_to_log (line);
   if (d->log)
     d->log (d->ctx, failure, line);
 }
@@ -154,6 +182,10 @@ run_trigger (const struct ulp_delivery *d, struct ulp_container *c, size_t n,
   report_results (d, &results, s);
   if (n && !covers_any (&results))
     report (d, 0, "no running process maps a build this package covers");
+  char counts[200];
+  snprintf (counts, sizeof counts, "%s %zu, skipped %zu, failed %zu",
+            n ? "patched" : "reverted", s->succeeded, s->skipped, s->failed);
+  report (d, 0, counts);
   ulp_results_free (&results);
   return 0;
 }

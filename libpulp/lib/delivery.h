@@ -12,6 +12,9 @@
 #include "trigger.h"
 
 #define ULP_DEFAULT_SYSCONFIG "/etc/sysconfig/livepatching"
+/* Every report line is also appended here, with its time (ULP_LOG names
+   another file, or none when empty): what a fleet report reads back.  */
+#define ULP_DEFAULT_LOG "/var/log/ulp.log"
 
 /* "glibc-livepatches" -> "GLIBC": the name of the package's switch
    LIVEPATCH_<COMPONENT> in the sysconfig file.  */
@@ -43,9 +46,10 @@ struct ulp_delivery
   void *ctx;
 };
 
-/* Runs D; every report line, "PACKAGE: PROCESS (pid N): OUTCOME ...", goes
-   to D's log and to syslog.  Returns -1 when nothing could be done (the
-   reason is logged as well).  */
+/* Runs D; every report line, "PACKAGE: PROCESS (pid N): OUTCOME ...", then
+   "PACKAGE: patched N, skipped N, failed N" (reverted, for a removal), goes
+   to D's log, to syslog and to the log file (ULP_DEFAULT_LOG).  Returns -1 when
+   nothing could be done (the reason is logged as well).  */
 int ulp_deliver (const struct ulp_delivery *d,
                  struct ulp_trigger_summary *summary);
 

@@ -40,7 +40,7 @@ trust_dir() {
 # holding the fixtures' CA, policy, sealed copies, sysconfig and catalogs
 # (the catalogs of the root DIR/root).
 private_host() {
-  export HOME=$1/home ULP_TRUST_DIR=$1/trust.d
+  export HOME=$1/home ULP_TRUST_DIR=$1/trust.d ULP_LOG=$1/ulp.log
   export ULP_CONFIG=$1/ulp.conf ULP_SYSCONFIG=$1/sysconfig
   export ULP_CATALOG_DIR=$1/root/usr/share/ulp/catalog
   rpm_home "$HOME" "$2" "$3"
