@@ -28,7 +28,8 @@ HEADERS := $(wildcard libpulp/lib/*.h libpulp/tool/*.h libpulp/include/ulp/*.h)
 BUILD_DEPS := gcc make libelf-dev libssl-dev librpm-dev rpm libsolv-dev libsolvext-dev \
   libarchive-dev libcurl4-openssl-dev libjson-c-dev
 TEST_DEPS := bats bats-assert bats-support python3 binutils gdb procps groff-base openssl \
-  zypper createrepo-c rpm2cpio gnupg curl xz-utils file dpkg-dev patch perl
+  zypper createrepo-c rpm2cpio gnupg curl xz-utils file dpkg-dev patch perl \
+  ansible iproute2
 FUZZ_DEPS := clang libclang-rt-14-dev
 
 .PHONY: all deps test-deps fixtures check demo demo-tool bench fuzz install rpm clean format

@@ -1,0 +1,108 @@
+# Shared setup of the fleet tests: a vendor's package key and a repository
+# owner's key (gpg), the test packages signed with rpmsign and published
+# with signed metadata (fleet/bin), simulated hosts (fleet/sim/hosts.sh),
+# and the fleet's Ansible playbooks run against them.
+load helpers
+
+PKG=$FIX/rpm
+FLEET=$ROOT/fleet
+
+# keys DIR: GNUPGHOME=DIR with the vendor's package key and the
+# repository key; their public halves in DIR/packages.asc, DIR/repository.asc.
+fleet_keys() {
+  export GNUPGHOME=$1
+  mkdir -p -m 700 "$GNUPGHOME"
+  local uid
+  for uid in "Test Vendor Packages <packages@vendor.test>" "Test Fleet Repository <repo@fleet.test>"; do
+    gpg --batch --quiet --pinentry-mode loopback --passphrase '' \
+      --quick-gen-key "$uid" rsa2048 sign never 2>/dev/null
+  done
+  gpg --batch --armor --export packages@vendor.test >"$GNUPGHOME/packages.asc"
+  gpg --batch --armor --export repo@fleet.test >"$GNUPGHOME/repository.asc"
+}
+
+# fleet_repo DIR: the signed repository of the test packages.
+fleet_repo() {
+  local dir=$1 signed=$BATS_FILE_TMPDIR/signed
+  mkdir -p "$signed"
+  cp "$PKG"/root/good/*.rpm "$signed/"
+  "$FLEET/bin/sign-packages" packages@vendor.test "$signed"/*.rpm
+  "$FLEET/bin/publish-repo" repo@fleet.test "$GNUPGHOME/packages.asc" "$dir" "$signed"/*.rpm
+}
+
+fleet_setup_file() {
+  fleet_keys "$BATS_FILE_TMPDIR/gnupg"
+  fleet_repo "$BATS_FILE_TMPDIR/repo"
+}
+
+fleet_teardown_file() {
+  gpgconf --kill gpg-agent 2>/dev/null || true
+}
+
+# hosts_up N: N simulated hosts serving $REPO on their own 127.0.0.1:8080.
+hosts_up() {
+  HOSTS=$W/hosts
+  FLEET_PACKAGES=$PKG/root/good FLEET_MONITOR=$PKG/monitor FLEET_TRACER=$PKG/tracer \
+    "$FLEET/sim/hosts.sh" up "$HOSTS" "$1" --serve "$REPO" --boot "$ROOT/tests/fleet/boot-host.sh"
+  cat >"$W/vars.yml" <<VARS
+ulp_repo_key: $GNUPGHOME/repository.asc
+ulp_package_key: $GNUPGHOME/packages.asc
+ulp_container_ca: $PKG/pki/ca.pem
+livepatch_report_dir: $W/report
+VARS
+}
+
+hosts_down() {
+  [ -z "${HOSTS:-}" ] || "$FLEET/sim/hosts.sh" down "$HOSTS"
+}
+
+# play PLAYBOOK [ansible-playbook options]: one of the fleet's playbooks
+# against the simulated hosts; output in $output, status in $status.
+play() {
+  local book=$1
+  shift
+  run env ANSIBLE_CONFIG="$FLEET/ansible.cfg" ANSIBLE_LOCAL_TEMP="$W/ansible" \
+    ANSIBLE_NOCOLOR=1 ansible-playbook -i "$HOSTS/inventory.ini" \
+    -e "@$W/vars.yml" "$FLEET/$book" "$@"
+}
+
+# rollout [ansible-playbook options]: rollout.yml, then report.yml as an
+# operator runs them; $output and $status are the rollout's, the report
+# is in $W/report.
+rollout() {
+  rm -rf "$W/report"
+  play rollout.yml "$@"
+  local rc=$status out=$output
+  play report.yml "$@"
+  [ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
+  status=$rc output=$out
+}
+
+# host_file I PATH: PATH as host I sees it (its overlays).
+host_file() {
+  local upper=$HOSTS/host$1/upper$2
+  if [ -e "$upper" ]; then cat "$upper"; else cat "$2"; fi
+}
+
+# monitor_log I J: what monitor J of host I ran, one line per version.
+monitor_log() {
+  host_file "$1" "/var/log/monitor-$2.log" | uniq
+}
+
+# in_host I COMMAND...: COMMAND inside host I's namespaces.
+in_host() {
+  local pid
+  pid=$(cat "$HOSTS/host$1/pid")
+  shift
+  nsenter --ipc --mount --net --pid --uts --target="$pid" "$@"
+}
+
+# report_of HOST FIELD: a field of the fleet report's entry for HOST (jq-like
+# path through python).
+report_of() {
+  python3 -c 'import json,sys
+r = {h["host"]: h for h in json.load(open(sys.argv[1]))["hosts"]}[sys.argv[2]]
+for k in sys.argv[3].split("."):
+    r = r[int(k)] if isinstance(r, list) else r.get(k)
+print(json.dumps(r) if isinstance(r, (dict, list)) else r)' "$W/report/fleet-report.json" "$1" "$2"
+}
