@@ -17,7 +17,9 @@ setup() {
   W=$BATS_TEST_TMPDIR
   PIDS=()
   export GNUPGHOME=$BATS_FILE_TMPDIR/gnupg
-  REPO=$BATS_FILE_TMPDIR/repo
+  # A copy per test: some tests spoil it.
+  REPO=$W/repo
+  cp -a "$BATS_FILE_TMPDIR/repo" "$REPO"
 }
 
 teardown() {
@@ -83,5 +85,120 @@ every_monitor_ran() {
     assert_output "package demo-livepatches is not installed"
     run in_host "$i" ulp patches --json
     refute_output --partial '"container"'
+  done
+}
+
+# nothing_installed_beyond I...: on these hosts the livepatch package is not
+# installed and both monitors still run their library's own code.
+untouched() {
+  local i j
+  for i in "$@"; do
+    run in_host "$i" rpm -q demo-livepatches
+    assert_output "package demo-livepatches is not installed"
+    for j in 1 2; do
+      [ "$(monitor_log "$i" "$j")" = "original v$(((i - 1) % 2 + 1))" ] ||
+        fail "host$i monitor $j ran: $(monitor_log "$i" "$j" | tr '\n' ' ')"
+    done
+  done
+}
+
+@test "a package tampered with after the vendor signed it: publish-repo refuses it; served anyway, every host refuses it and no process is touched" {
+  cp "$BATS_FILE_TMPDIR"/signed/demo-livepatches-1-1.x86_64.rpm "$W/bad.rpm"
+  # One byte of the payload changed, the vendor's signature left in place.
+  local size
+  size=$(stat -c %s "$W/bad.rpm")
+  printf '\x55' | dd of="$W/bad.rpm" bs=1 seek=$((size - 100)) conv=notrunc 2>/dev/null
+  run "$FLEET/bin/publish-repo" repo@fleet.test "$GNUPGHOME/packages.asc" "$REPO" "$W/bad.rpm"
+  assert_failure
+  assert_output --partial "bad.rpm: not signed with the vendor's key"
+  # A repository whose owner published it all the same: metadata signed.
+  cp "$W/bad.rpm" "$REPO/demo-livepatches-1-1.x86_64.rpm"
+  rm -rf "$REPO"/repodata*
+  createrepo_c -q "$REPO"
+  gpg --batch --local-user repo@fleet.test --armor --detach-sign "$REPO/repodata/repomd.xml"
+  NHOSTS=4
+  hosts_up 4
+  play configure.yml
+  assert_success
+  # All hosts in one wave, so that each tries (a wave that fails whole
+  # ends a rollout whatever the policy).
+  rollout -e livepatch_package=demo-livepatches -e livepatch_version=1-1 \
+    -e '{"livepatch_waves": ["100%"]}'
+  assert_failure
+  for i in 1 2 3 4; do
+    [ "$(report_of host$i outcome)" = failed ]
+    run report_of host$i reason
+    assert_output --regexp "^Install demo-livepatches 1-1: .*(digest|[Ss]ignature)"
+  done
+  untouched 1 2 3 4
+}
+
+@test "repository metadata not signed by the repository key: the canary refuses it, the rollout halts, nothing is installed anywhere" {
+  NHOSTS=4
+  hosts_up 4
+  play configure.yml
+  assert_success
+  # Someone with write access to the server, not the key, adds a package.
+  cp "$PKG"/root/good/demo-livepatches-1-1.x86_64.rpm "$REPO/"
+  rm -rf "$REPO"/repodata*
+  createrepo_c -q "$REPO"
+  rollout -e livepatch_package=demo-livepatches -e livepatch_version=1-1
+  assert_failure
+  [ "$(report_of host1 outcome)" = failed ]
+  run report_of host1 reason
+  assert_output --partial "Signature verification failed for repomd.xml"
+  for i in 2 3 4; do
+    [ "$(report_of host$i outcome)" = "not reached" ]
+  done
+  untouched 1 2 3 4
+}
+
+@test "a canary whose verification fails: rolled back, the later waves untouched, the report names the process and why" {
+  NHOSTS=4
+  export FLEET_TRACED_HOST=1
+  hosts_up 4
+  play configure.yml
+  assert_success
+  rollout -e livepatch_package=demo-livepatches -e livepatch_version=1-1
+  assert_failure
+  [ "$(report_of host1 outcome)" = failed ]
+  [ "$(report_of host1 rolled_back)" = True ]
+  [ "$(report_of host1 rollback_verified)" = True ]
+  run report_of host1 reason
+  assert_output --regexp "monitor \(pid [0-9]+\) runs libdemo.so.1 build [0-9a-f]+, which /usr/lib64/ulp/demo-livepatches/1/libdemo_1.0-1_livepatch1.so covers, without its patch: FAILED .*: traced by tracer \\(pid [0-9]+\\)$"
+  run cat "$W/report/fleet-report.txt"
+  assert_line "host1: failed demo-livepatches (not installed), rolled back to nothing installed"
+  assert_line --regexp "^  monitor \(pid [0-9]+, libdemo-1.0-1.x86_64\): not patched \(FAILED .*: traced by tracer \(pid [0-9]+\)\)$"
+  assert_line --regexp "^  monitor \(pid [0-9]+, libdemo-1.0-1.x86_64\): patched \(SUCCESS .*\)$"
+  for i in 2 3 4; do
+    assert_line "host$i: not reached"
+  done
+  # The canary's other monitor got the patch, then lost it in the rollback.
+  [ "$(monitor_log 1 2 | tr '\n' ' ')" = "original v1 livepatch 1 original v1 " ]
+  [ "$(monitor_log 1 1)" = "original v1" ]
+  untouched 2 3 4
+}
+
+@test "an unreachable host is reported; the policy decides whether the rest go on" {
+  NHOSTS=4
+  hosts_up 4
+  play configure.yml
+  assert_success
+  "$FLEET/sim/hosts.sh" stop "$HOSTS" 2
+  rollout -e livepatch_package=demo-livepatches -e livepatch_version=1-1
+  assert_failure
+  [ "$(report_of host1 outcome)" = ok ]
+  [ "$(report_of host2 outcome)" = unreachable ]
+  [ "$(report_of host3 outcome)" = "not reached" ]
+  [ "$(report_of host4 outcome)" = "not reached" ]
+  untouched 3 4
+  # Waves of two hosts, half of a wave may fail: the rest go on without it.
+  rollout -e livepatch_package=demo-livepatches -e livepatch_version=1-1 \
+    -e '{"livepatch_waves": [2, "100%"]}' -e livepatch_max_fail_percentage=50
+  assert_failure
+  [ "$(report_of host2 outcome)" = unreachable ]
+  for i in 1 3 4; do
+    [ "$(report_of host$i outcome)" = ok ]
+    [ "$(report_of host$i counts.patched)" = 2 ]
   done
 }
