@@ -7,32 +7,11 @@ load helpers
 PKG=$FIX/rpm
 FLEET=$ROOT/fleet
 
-# keys DIR: GNUPGHOME=DIR with the vendor's package key and the
-# repository key; their public halves in DIR/packages.asc, DIR/repository.asc.
-fleet_keys() {
-  export GNUPGHOME=$1
-  mkdir -p -m 700 "$GNUPGHOME"
-  local uid
-  for uid in "Test Vendor Packages <packages@vendor.test>" "Test Fleet Repository <repo@fleet.test>"; do
-    gpg --batch --quiet --pinentry-mode loopback --passphrase '' \
-      --quick-gen-key "$uid" rsa2048 sign never 2>/dev/null
-  done
-  gpg --batch --armor --export packages@vendor.test >"$GNUPGHOME/packages.asc"
-  gpg --batch --armor --export repo@fleet.test >"$GNUPGHOME/repository.asc"
-}
-
-# fleet_repo DIR: the signed repository of the test packages.
-fleet_repo() {
-  local dir=$1 signed=$BATS_FILE_TMPDIR/signed
-  mkdir -p "$signed"
-  cp "$PKG"/root/good/*.rpm "$signed/"
-  "$FLEET/bin/sign-packages" packages@vendor.test "$signed"/*.rpm
-  "$FLEET/bin/publish-repo" repo@fleet.test "$GNUPGHOME/packages.asc" "$dir" "$signed"/*.rpm
-}
+source "$ROOT/tests/fleet/lib.sh"
 
 fleet_setup_file() {
   fleet_keys "$BATS_FILE_TMPDIR/gnupg"
-  fleet_repo "$BATS_FILE_TMPDIR/repo"
+  fleet_repo "$BATS_FILE_TMPDIR/repo" "$BATS_FILE_TMPDIR/signed"
 }
 
 fleet_teardown_file() {
@@ -42,14 +21,7 @@ fleet_teardown_file() {
 # hosts_up N: N simulated hosts serving $REPO on their own 127.0.0.1:8080.
 hosts_up() {
   HOSTS=$W/hosts
-  FLEET_PACKAGES=$PKG/root/good FLEET_MONITOR=$PKG/monitor FLEET_TRACER=$PKG/tracer \
-    "$FLEET/sim/hosts.sh" up "$HOSTS" "$1" --serve "$REPO" --boot "$ROOT/tests/fleet/boot-host.sh"
-  cat >"$W/vars.yml" <<VARS
-ulp_repo_key: $GNUPGHOME/repository.asc
-ulp_package_key: $GNUPGHOME/packages.asc
-ulp_container_ca: $PKG/pki/ca.pem
-livepatch_report_dir: $W/report
-VARS
+  fleet_hosts_up "$W" "$1" "$REPO"
 }
 
 hosts_down() {
@@ -61,9 +33,7 @@ hosts_down() {
 play() {
   local book=$1
   shift
-  run env ANSIBLE_CONFIG="$FLEET/ansible.cfg" ANSIBLE_LOCAL_TEMP="$W/ansible" \
-    ANSIBLE_NOCOLOR=1 ansible-playbook -i "$HOSTS/inventory.ini" \
-    -e "@$W/vars.yml" "$FLEET/$book" "$@"
+  run fleet_play "$W" "$book" "$@"
 }
 
 # rollout [ansible-playbook options]: rollout.yml, then report.yml as an

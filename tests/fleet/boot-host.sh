@@ -1,7 +1,8 @@
 #!/bin/bash
 # A simulated host's base system (fleet/sim/hosts.sh --boot): test-base
 # and libdemo installed as an image would have them (odd hosts run
-# libdemo-1.0-1, even ones 1.0-2), and two long-running users of libdemo,
+# libdemo-1.0-1, even ones 1.0-2), and FLEET_MONITORS (2) long-running
+# users of libdemo,
 # nothing preloaded, logging which code they run to /var/log/monitor-N.log.
 # FLEET_TRACED_HOST=I: host I's first monitor is held by a debugger-like
 # tracer, so no live patch can reach it.
@@ -10,12 +11,12 @@ set -euo pipefail
 release=$(((HOST_INDEX - 1) % 2 + 1))
 rpm -i --quiet "$FLEET_PACKAGES"/test-base-1-1.noarch.rpm \
   "$FLEET_PACKAGES/libdemo-1.0-$release.x86_64.rpm" 2>&1 | grep -v 'Alien\|know what' || true
-for j in 1 2; do
+for j in $(seq "${FLEET_MONITORS:-2}"); do
   LD_LIBRARY_PATH=/usr/lib64 setsid "$FLEET_MONITOR" "/var/log/monitor-$j.log" \
     </dev/null >/dev/null 2>&1 &
   echo $! >"/var/log/monitor-$j.pid"
 done
-for j in 1 2; do
+for j in $(seq "${FLEET_MONITORS:-2}"); do
   for _ in $(seq 200); do
     grep -q original "/var/log/monitor-$j.log" 2>/dev/null && break
     sleep 0.02

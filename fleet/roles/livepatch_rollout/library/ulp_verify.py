@@ -20,6 +20,7 @@ options:
   version: {description: VERSION-RELEASE that must be installed (state=present)., type: str}
   since: {description: UTC time (YYYY-MM-DDTHH:MM:SSZ) of the transaction's start; older log lines are ignored., type: str}
   log: {description: The ulp log., default: /var/log/ulp.log, type: path}
+  nevra: {description: The package's NEVRA before the transaction (its log lines after a removal)., type: str}
   targets: {description: Library sonames whose patches must be gone (state=absent); default all of the package's., type: list, elements: str}
 """
 import json
