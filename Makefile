@@ -136,7 +136,6 @@ bench: test-deps
 	ULP_BUILD=$(CURDIR)/$(B) tests/bench/zypper.sh
 	ULP_BUILD=$(CURDIR)/$(B) tests/bench/catalog.sh
 	ULP_BUILD=$(CURDIR)/$(B) tests/bench/openssl.sh
-	ULP_BUILD=$(CURDIR)/$(B) tests/bench/fleet.sh
 
 FUZZ_SECONDS ?= 60
 fuzz:
