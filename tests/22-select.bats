@@ -55,6 +55,29 @@ load helpers
   wait_for_file_content "$W/b.out" "patched variant 11"
 }
 
+@test "wildcard PATCH that also matches an unpacked build: that file is left out with a note, the containers apply" {
+  mkdir -p "$W/pkg"
+  pack p1 patch1 "$LIB" "$W/pkg"
+  cp "$FIX/patch_a.so" "$W/pkg/unpacked.so"
+  rm "$W/pkg"/*.dsc
+  start_demo a "$LIB"
+  run --separate-stderr "$ULP" trigger -p "$LAST" "$W/pkg/*.so"
+  assert_success
+  assert_line "demo_target (pid $LAST): SUCCESS $W/pkg/p1.so"
+  [[ $stderr == *"$W/pkg/unpacked.so (matched by '$W/pkg/*.so'): not a packed live patch, left out"* ]] ||
+    fail "stderr: $stderr"
+  wait_for_file_content "$W/a.out" "patched 1 11"
+  # named outright, it is an error, and nothing is applied
+  run --separate-stderr "$ULP" trigger -p "$LAST" --revert "$W/pkg/p1.so" "$W/pkg/unpacked.so"
+  assert_failure 2
+  [[ $stderr == *"no live patch metadata"* ]] || fail "stderr: $stderr"
+  stays_content "$W/a.out" "patched 1 11"
+  # a wildcard with nothing packed behind it is an error too
+  run --separate-stderr "$ULP" trigger -p "$LAST" "$W/pkg/unp*.so"
+  assert_failure 2
+  [[ $stderr == *"no packed live patch matches"* ]] || fail "stderr: $stderr"
+}
+
 @test "wildcard PATCH matching nothing is a usage error" {
   start_demo a "$LIB"
   run --separate-stderr "$ULP" trigger -p "$LAST" "$W/nothing-here/*.so"

@@ -24,6 +24,30 @@ load helpers
   wait_for_file_content "$W/a.out" "original 11"
 }
 
+@test "packed against the real file or the soname link, a container names the library's soname and patches it" {
+  local U1 via
+  U1=$(unique_lib)
+  mkdir "$W/sov"
+  cp "$U1/libdemo.so.1" "$W/sov/libdemo.so.1.0.0"
+  ln -s libdemo.so.1.0.0 "$W/sov/libdemo.so.1"
+  start_demo a "$W/sov"
+  for via in libdemo.so.1 libdemo.so.1.0.0; do
+    pack "p-$via" patch1 "$W/sov"
+    sed -i "s|^@.*|@$W/sov/$via|" "$W/p-$via.dsc"
+    "$ULP" packer "$W/p-$via.dsc" >/dev/null
+    run "$ULP" dump "$W/p-$via.so"
+    assert_success
+    assert_line --regexp "^target: *libdemo\.so\.1$"
+    run "$ULP" trigger -p "$LAST" "$W/p-$via.so"
+    assert_success
+    assert_line "demo_target (pid $LAST): SUCCESS $W/p-$via.so"
+    wait_for_file_content "$W/a.out" "patched 1 11"
+    run "$ULP" trigger --revert -p "$LAST" "$W/p-$via.so"
+    assert_success
+    wait_for_file_content "$W/a.out" "original 11"
+  done
+}
+
 @test "a library mapped twice (a copy of the same build dlopened from another path): both copies are patched" {
   local U1
   U1=$(unique_lib)

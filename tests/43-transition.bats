@@ -231,3 +231,19 @@ ran_free() {
   assert_success
   wait_for_output out "patch A"
 }
+
+@test "a seccomp filter that refuses executable mprotect and writable+executable mmap (libpulp's block_mprotect): patched and reverted" {
+  patch_a
+  start_target seccomp_kill "$FIX/v1" "$W/out.out" noexec
+  pid=$LAST
+  wait_for_output out "original v1"
+  run "$ULP" trigger -p "$pid" "$W/a.so"
+  assert_success
+  assert_line "seccomp_kill (pid $pid): SUCCESS $W/a.so"
+  wait_for_output out "patch A"
+  run "$ULP" trigger --revert -p "$pid" "$W/a.so"
+  assert_success
+  wait_for_output out "original v1"
+  not_traced "$pid"
+  assert_alive "$pid"
+}

@@ -247,6 +247,19 @@ prepare_one (const char *path, const struct ulp_policy *policy, int revert,
 }
 
 int
+ulp_container_is_packed (const char *path)
+{
+  struct ulp_elf *e = ulp_elf_open (path);
+  const uint8_t *data;
+  size_t len;
+  int packed = e && ulp_elf_section (e, ULP_SECTION_APPLY, &data, &len) == 0;
+  if (e)
+    ulp_elf_close (e);
+  ulp_clear_error ();
+  return packed;
+}
+
+int
 ulp_containers_prepare (char *const *paths, size_t n, int revert,
                         struct ulp_container **out)
 {

@@ -35,6 +35,9 @@ int ulp_container_read (const char *path, struct ulp_container *c);
 int ulp_container_parse (struct ulp_container *c);
 /* Read and parse, without verifying: for dump, check, sign and revert.  */
 int ulp_container_open (const char *path, struct ulp_container *c);
+/* Whether PATH is a packed live patch at all (an ELF file with the apply
+   metadata section), nothing of it checked yet: 1 yes, 0 no.  */
+int ulp_container_is_packed (const char *path);
 void ulp_container_free (struct ulp_container *c);
 
 struct ulp_policy;

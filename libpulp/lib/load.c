@@ -237,12 +237,15 @@ memfd_name (const struct ulp_container *c, char *out, size_t size)
   }
 }
 
-/* The container is mapped read-only: only regions that differ change,
-   with one mprotect each, their address the result of call TAKE - 1 plus
-   the segment's offset (or BASE when TAKE is 0).  0 with N calls in
-   CALLS, or -1 when there are more than MAX.  */
+/* The container is mapped read-only; its other segments are mapped over
+   it, anonymous, with their protections from the start (no mprotect, no
+   mapping both writable and executable: filters such as SUSE libpulp's
+   block_mprotect refuse those), each address the result of call TAKE - 1
+   plus the segment's offset (or BASE when TAKE is 0).  The bytes are
+   written afterwards.  0 with N calls in CALLS, or -1 when there are more
+   than MAX.  */
 static int
-protect_calls (const struct ulp_image *img, uint64_t base, int take,
+segment_calls (const struct ulp_image *img, uint64_t base, int take,
                struct ulp_call *calls, size_t max, size_t *n)
 {
   *n = 0;
@@ -253,36 +256,41 @@ protect_calls (const struct ulp_image *img, uint64_t base, int take,
     if (*n == max)
       return -1;
     struct ulp_call *c = &calls[(*n)++];
-    c->nr = SYS_mprotect;
+    c->nr = SYS_mmap;
     c->args[0] = base + img->seg[i].vaddr;
     c->take[0] = take;
     c->args[1] = img->seg[i].size;
     c->args[2] = (uint64_t)img->seg[i].prot;
+    c->args[3] = MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS;
+    c->args[4] = (uint64_t)-1;
   }
   return 0;
 }
 
 static int
-protect_failed (const struct ulp_call *calls, size_t n)
+segments_failed (const struct ulp_call *calls, size_t n)
 {
   for (size_t i = 0; i < n; i++)
-    if (calls[i].result < 0)
-      return ulp_fail ("mprotect in the process failed: %s",
+    if (calls[i].result < 0 && calls[i].result > -4096)
+      return ulp_fail ("mmap of a segment in the process failed: %s",
                        strerror ((int)-calls[i].result));
   return 0;
 }
 
+/* The segments in a batch of their own, when they did not fit in the
+   mapping's.  */
 static int
-protect (struct ulp_injector *in, const struct ulp_image *img, uint64_t base)
+map_segments (struct ulp_injector *in, const struct ulp_image *img,
+              uint64_t base)
 {
   struct ulp_call calls[ULP_MAX_BATCH];
   size_t n;
-  if (protect_calls (img, base, 0, calls, ULP_MAX_BATCH, &n) < 0)
+  if (segment_calls (img, base, 0, calls, ULP_MAX_BATCH, &n) < 0)
     return ulp_fail ("more than %d writable or executable segments",
                      ULP_MAX_BATCH);
   if (ulp_inject_batch (in, calls, n) < 0)
     return -1;
-  return protect_failed (calls, n);
+  return segments_failed (calls, n);
 }
 
 /* The references of META (metadata.h) into BYTES, the image as it will
@@ -314,12 +322,11 @@ fill_references (struct ulp_process *p, const struct ulp_metadata *meta,
 }
 
 /* Relocates the image for BASE, fills its references, and writes it there
-   (through the memory file, so protections that are set already do not
-   matter), then sets the protections if PROTECT.  */
+   (through the memory file, so the protections do not matter).  */
 static int
-write_image (struct ulp_injector *in, struct ulp_process *p,
-             struct ulp_image *img, const struct ulp_metadata *meta,
-             uint64_t target_base, uint64_t base, int protect_after)
+write_image (struct ulp_process *p, struct ulp_image *img,
+             const struct ulp_metadata *meta, uint64_t target_base,
+             uint64_t base)
 {
   struct lookup l = { p, target_base };
   uint8_t *bytes = malloc (img->span);
@@ -331,7 +338,7 @@ write_image (struct ulp_injector *in, struct ulp_process *p,
   if (rc == 0)
     rc = ulp_process_write (p, base, bytes, img->span);
   free (bytes);
-  return rc == 0 && protect_after ? protect (in, img, base) : rc;
+  return rc;
 }
 
 int
@@ -346,13 +353,16 @@ ulp_load_container (struct ulp_injector *in, struct ulp_process *p,
   memfd_name (c, name, sizeof name);
   struct memfd_map m[2]
       = { { name, img.span, 0, PROT_READ, 0 }, state_map (state_near) };
-  size_t n = state_near && !p->state ? 2 : 1, nprot;
-  /* The protections in the same batch, where the stub can pass the
+  size_t n = state_near && !p->state ? 2 : 1, nseg;
+  /* The segments in the same batch, where the stub can pass the
      mapping's address on to each of them.  */
-  struct ulp_call prot[3];
-  int early = protect_calls (&img, 0, 3, prot, 3, &nprot) == 0;
-  int rc = map_memfds (in, m, n, prot, early ? nprot : 0);
-  if (rc == 0 && early && protect_failed (prot, nprot) < 0) {
+  struct ulp_call seg[3];
+  int early = segment_calls (&img, 0, 3, seg, 3, &nseg) == 0;
+  int rc = map_memfds (in, m, n, seg, early ? nseg : 0);
+  if (rc == 0
+      && (early ? segments_failed (seg, nseg)
+                : map_segments (in, &img, m[0].addr))
+             < 0) {
     unmap (in, m[0].addr, img.span);
     if (n == 2)
       unmap (in, m[1].addr, ULP_STATE_SIZE);
@@ -363,8 +373,7 @@ ulp_load_container (struct ulp_injector *in, struct ulp_process *p,
   }
   *base = m[0].addr;
   ulp_failpoint ("load-mapped");
-  if (rc == 0
-      && write_image (in, p, &img, &c->meta, target_base, *base, !early) < 0) {
+  if (rc == 0 && write_image (p, &img, &c->meta, target_base, *base) < 0) {
     ulp_fail ("cannot load: %s", ulp_error ());
     unmap (in, *base, img.span);
     rc = -1;

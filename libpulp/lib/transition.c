@@ -586,8 +586,8 @@ static const struct ulp_syscall_probe probes[] = {
   { SYS_ftruncate, { 3, 0x40000 } },
   { SYS_mmap, { 0x7f0000000000, 0x40000, 3, 2, 3, 0 } },
   { SYS_close, { 3 } },
-  { SYS_mprotect, { 0x7f0000000000, 0x1000, 5 } },
-  { SYS_mprotect, { 0x7f0000000000, 0x1000, 1 } },
+  { SYS_mmap, { 0x7f0000001000, 0x1000, 5, 0x32, (uint64_t)-1, 0 } },
+  { SYS_mmap, { 0x7f0000002000, 0x1000, 3, 0x32, (uint64_t)-1, 0 } },
   { SYS_munmap, { 0x7f0000000000, 0x40000 } },
   /* Last: only the batch stub makes it (the signal it stops itself with). */
   { SYS_tgkill, { 1000, 1000, SIGURG } },

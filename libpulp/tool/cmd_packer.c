@@ -52,12 +52,21 @@ read_whole_file (const char *path, size_t *len)
   return buf;
 }
 
-/* The file name processes show in their maps: symlinks resolved.  */
-static const char *
-mapped_name (const char *path)
+/* The name processes know the target by: its DT_SONAME, or for a program
+   (or a library without one) its file name, symlinks resolved.  */
+static char *
+target_name (struct ulp_elf *elf, const char *path)
 {
-  static char resolved[PATH_MAX];
-  return ulp_basename (realpath (path, resolved) ? resolved : path);
+  char soname[PATH_MAX], resolved[PATH_MAX];
+  int rc = ulp_elf_soname (elf, soname, sizeof soname);
+  if (rc < 0)
+    return NULL;
+  char *name = strdup (
+      rc == 0 ? soname
+              : ulp_basename (realpath (path, resolved) ? resolved : path));
+  if (!name)
+    ulp_fail ("out of memory");
+  return name;
 }
 
 /* The library (or program) patched: its file, or the JSON that SUSE
@@ -315,8 +324,8 @@ open_target (const struct ulp_description *d, struct target *t,
                         &meta->build_id_len)
       < 0)
     return -1;
-  meta->target = strdup (mapped_name (d->target));
-  return meta->target ? 0 : ulp_fail ("out of memory");
+  meta->target = target_name (t->elf, d->target);
+  return meta->target ? 0 : -1;
 }
 
 static void

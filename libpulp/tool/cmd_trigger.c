@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "command.h"
+#include "container.h"
 #include "error.h"
 #include "transition.h"
 #include "trigger.h"
@@ -46,6 +47,29 @@ parse_number (const char *s, double min, double max, double *out)
   return 0;
 }
 
+/* Files a wildcard matched that are no live patch (the unpacked build of
+   one, a library next to them) are left out, with a note; a file named
+   outright is never left out.  */
+static size_t
+keep_packed (char **paths, size_t from, size_t to, const char *pattern)
+{
+  size_t kept = from;
+  for (size_t i = from; i < to; i++) {
+    if (ulp_container_is_packed (paths[i])) {
+      paths[kept++] = paths[i];
+      continue;
+    }
+    fprintf (stderr,
+             "ulp trigger: %s (matched by '%s'): not a packed live patch, "
+             "left out\n",
+             paths[i], pattern);
+    free (paths[i]);
+  }
+  for (size_t i = kept; i < to; i++)
+    paths[i] = NULL;
+  return kept;
+}
+
 /* Expands each PATCH (quoted wildcards included) into container paths.  */
 static int
 expand_patches (char **args, int n, glob_t *g)
@@ -54,11 +78,16 @@ expand_patches (char **args, int n, glob_t *g)
   for (int i = 0; i < n; i++) {
     int has_wildcard = strpbrk (args[i], "*?[") != NULL;
     int flags = (i ? GLOB_APPEND : 0) | (has_wildcard ? 0 : GLOB_NOCHECK);
+    size_t before = g->gl_pathc;
     int rc = glob (args[i], flags, NULL, g);
     if (rc == GLOB_NOMATCH)
       return ulp_fail ("%s: no container matches", args[i]);
     if (rc != 0)
       return ulp_fail ("%s: cannot expand", args[i]);
+    if (has_wildcard)
+      g->gl_pathc = keep_packed (g->gl_pathv, before, g->gl_pathc, args[i]);
+    if (g->gl_pathc == before)
+      return ulp_fail ("%s: no packed live patch matches", args[i]);
   }
   return 0;
 }

@@ -10,16 +10,33 @@
               futex waits.
      memfd    before any other thread starts, the main thread installs a
               filter, inherited by every thread, that kills the process
-              on memfd_create (what the tool has a thread make).  */
+              on memfd_create (what the tool has a thread make).
+     noexec   before any other thread starts, the main thread installs
+              SUSE libpulp's test filter (block_mprotect): mprotect with
+              PROT_EXEC and mmap with PROT_WRITE|PROT_EXEC fail with
+              EPERM; the main thread loops alone.  */
+#include <errno.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 
 #include "tr_loop.h"
 
 static long doomed_call;
+
+static void
+load_filter (struct sock_filter *code, unsigned short len)
+{
+  struct sock_fprog prog = { len, code };
+  if (prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
+      || prctl (PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0) {
+    perror ("seccomp");
+    exit (1);
+  }
+}
 
 static void
 install_filter (long nr)
@@ -30,12 +47,27 @@ install_filter (long nr)
     BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_KILL_THREAD),
     BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
   };
-  struct sock_fprog prog = { sizeof code / sizeof code[0], code };
-  if (prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
-      || prctl (PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0) {
-    perror ("seccomp");
-    exit (1);
-  }
+  load_filter (code, sizeof code / sizeof code[0]);
+}
+
+#define PROT_ARG offsetof (struct seccomp_data, args[2])
+
+static void
+install_noexec_filter (void)
+{
+  struct sock_filter code[] = {
+    BPF_STMT (BPF_LD | BPF_W | BPF_ABS, offsetof (struct seccomp_data, nr)),
+    BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, SYS_mprotect, 0, 2),
+    BPF_STMT (BPF_LD | BPF_W | BPF_ABS, PROT_ARG),
+    BPF_JUMP (BPF_JMP | BPF_JSET | BPF_K, PROT_EXEC, 4, 5),
+    BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, SYS_mmap, 0, 4),
+    BPF_STMT (BPF_LD | BPF_W | BPF_ABS, PROT_ARG),
+    BPF_STMT (BPF_ALU | BPF_AND | BPF_K, PROT_WRITE | PROT_EXEC),
+    BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, PROT_WRITE | PROT_EXEC, 0, 1),
+    BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+    BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  load_filter (code, sizeof code / sizeof code[0]);
 }
 
 static void *
@@ -59,8 +91,11 @@ main (int argc, char **argv)
   if (argc != 3)
     return 2;
   int openat = strcmp (argv[2], "openat") == 0;
-  if (strcmp (argv[2], "memfd") == 0) {
-    install_filter (SYS_memfd_create);
+  if (strcmp (argv[2], "memfd") == 0 || strcmp (argv[2], "noexec") == 0) {
+    if (argv[2][0] == 'm')
+      install_filter (SYS_memfd_create);
+    else
+      install_noexec_filter ();
     tr_loop (argv[1], "", 1, 0, NULL);
     return 0;
   }
