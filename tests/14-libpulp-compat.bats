@@ -139,3 +139,17 @@ C
   printf '%s\n@%s\nplain_value:plain_value_fixed\n' "$W/needs.so" "$W/libdemo.so.1.json" >"$W/needs.dsc"
   refused "$W/needs.dsc" 1 "container needs libplain.so.1, and the target is known only by its symbols (JSON)" "$W/needs.so"
 }
+
+@test "a container named through a symbolic link is packed where the link leads; the link stays" {
+  mkdir -p "$W/real"
+  cp "$FIX/patch_a.so" "$W/real/a.so"
+  ln -s real/a.so "$W/a.so"
+  { echo "$W/a.so"; echo "@$FIX/v1/libdemo.so.1"; echo "demo_message:demo_message_a"; } >"$W/a.dsc"
+  run "$ULP" packer "$W/a.dsc"
+  assert_success
+  [ -L "$W/a.so" ] || fail "the link was replaced"
+  run "$ULP" dump "$W/real/a.so"
+  assert_success
+  assert_line --regexp "^target: *libdemo\.so\.1$"
+  [ -z "$(find "$W" "$W/real" -maxdepth 1 -name '*.ulp??????')" ] || fail "a temporary file was left"
+}

@@ -53,3 +53,28 @@ load helpers
   assert_output --partial "$ULP_CONFIG:2: exclude_cgroup takes cgroup paths"
   stays_content "$W/a.out" "original 11"
 }
+
+@test "SUSE libpulp's opt-outs in the program's environment (LIBPULP_DISABLE_ON_PATH, _USERS, _GROUPS): skipped with the reason" {
+  local U1 a b c d prog
+  U1=$(unique_lib)
+  pack p1 patch1 "$U1"
+  prog=$(readlink -f "$FIX/demo_target")
+  LIBPULP_DISABLE_ON_PATH="/nowhere/*:${prog%/*}/demo_*" start_demo a "$U1"
+  a=$LAST
+  LIBPULP_DISABLE_ON_USERS="nobody:$(id -u)" start_demo b "$U1"
+  b=$LAST
+  LIBPULP_DISABLE_ON_GROUPS="$(id -gn)" start_demo c "$U1"
+  c=$LAST
+  LIBPULP_DISABLE_ON_PATH="/nowhere/*" LIBPULP_DISABLE_ON_USERS=nobody start_demo d "$U1"
+  d=$LAST
+  run "$ULP" trigger "$W/p1.so"
+  assert_success
+  assert_line "demo_target (pid $a): SKIPPED $W/p1.so: it opted out (LIBPULP_DISABLE_ON_PATH: ${prog%/*}/demo_*)"
+  assert_line "demo_target (pid $b): SKIPPED $W/p1.so: it opted out (LIBPULP_DISABLE_ON_USERS: $(id -u))"
+  assert_line "demo_target (pid $c): SKIPPED $W/p1.so: it opted out (LIBPULP_DISABLE_ON_GROUPS: $(id -gn))"
+  assert_line "demo_target (pid $d): SUCCESS $W/p1.so"
+  wait_for_file_content "$W/d.out" "patched 1 11"
+  stays_content "$W/a.out" "original 11"
+  stays_content "$W/b.out" "original 11"
+  stays_content "$W/c.out" "original 11"
+}

@@ -9,18 +9,31 @@
 #include "atomic_file.h"
 #include "error.h"
 
+/* PATH, or when it is a symbolic link the file it leads to: the link
+   stays, what it points at is replaced.  */
+static char *
+file_behind (const char *path)
+{
+  struct stat st;
+  char *resolved;
+  if (lstat (path, &st) == 0 && S_ISLNK (st.st_mode)
+      && (resolved = realpath (path, NULL)))
+    return resolved;
+  return strdup (path);
+}
+
 int
 ulp_file_begin (const char *path, mode_t mode, struct ulp_pending_file *f)
 {
-  size_t n = strlen (path) + 16;
-  f->path = strdup (path);
+  f->path = file_behind (path);
+  size_t n = (f->path ? strlen (f->path) : 0) + 16;
   f->tmp_path = malloc (n);
   f->fd = -1;
   if (!f->path || !f->tmp_path) {
     ulp_file_finish (f, 0);
     return ulp_fail ("out of memory");
   }
-  snprintf (f->tmp_path, n, "%s.ulpXXXXXX", path);
+  snprintf (f->tmp_path, n, "%s.ulpXXXXXX", f->path);
   f->fd = mkostemp (f->tmp_path, O_CLOEXEC);
   if (f->fd < 0 || fchmod (f->fd, mode) != 0) {
     int saved = errno;

@@ -15,7 +15,8 @@ struct ulp_pending_file
   char *path;
 };
 
-/* Opens a temporary file beside PATH with MODE.  */
+/* Opens a temporary file beside PATH (beside the file it leads to, when
+   it is a symbolic link) with MODE.  */
 int ulp_file_begin (const char *path, mode_t mode, struct ulp_pending_file *f);
 /* With OK, flushes the temporary file and renames it over PATH; otherwise,
    or when that fails, removes it.  Returns 0 when PATH was replaced.  */

@@ -750,6 +750,7 @@ plan_one (struct plan *plan, pid_t pid, struct ulp_container *containers,
     plan->proc.pid = pid;
     report_unusable (plan, containers, n, o, "no such process", strict);
   } else if (ulp_policy_excludes (policy, pid, plan->proc.name, why, sizeof why)
+             || ulp_process_opted_out (pid, why, sizeof why)
              || shares_memory (plan, why, sizeof why))
     report_unusable (plan, containers, n, o, why, strict);
   else if (plan_process (plan, containers, n, o) < 0) {

@@ -2,8 +2,10 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <openssl/pem.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -435,5 +437,134 @@ ulp_policy_excludes (const struct ulp_policy *policy, pid_t pid,
                 ulp_config_path (), policy->exclude_cgroup[i]);
       return 1;
     }
+  return 0;
+}
+
+/* The value of NAME in the NUL-separated environment ENV of LEN bytes, or
+   NULL.  */
+static const char *
+env_value (const char *env, size_t len, const char *name)
+{
+  size_t n = strlen (name);
+  for (size_t at = 0; at < len; at += strlen (env + at) + 1)
+    if (strncmp (env + at, name, n) == 0 && env[at + n] == '=')
+      return env + at + n + 1;
+  return NULL;
+}
+
+/* Whether one of the colon-separated PATTERNS is the number ID or matches
+   TEXT (NULL: no text); the pattern in MATCHED.  */
+static int
+list_matches (const char *patterns, long id, const char *text, char *matched,
+              size_t size)
+{
+  char copy[1024], *save = NULL;
+  snprintf (copy, sizeof copy, "%s", patterns);
+  for (char *p = strtok_r (copy, ":", &save); p;
+       p = strtok_r (NULL, ":", &save)) {
+    char *end;
+    long number = strtol (p, &end, 10);
+    int hit = id >= 0 && *p && !*end
+                  ? number == id
+                  : text && fnmatch (p, text, FNM_EXTMATCH) == 0;
+    if (hit) {
+      snprintf (matched, size, "%s", p);
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* The real user (KEY "Uid:") or group ("Gid:") of PID, or -1.  */
+static long
+real_id (pid_t pid, const char *key)
+{
+  char file[64], line[256];
+  long id = -1;
+  snprintf (file, sizeof file, "/proc/%d/status", (int)pid);
+  FILE *f = fopen (file, "re");
+  while (f && fgets (line, sizeof line, f))
+    if (strncmp (line, key, strlen (key)) == 0)
+      id = strtol (line + strlen (key), NULL, 10);
+  if (f)
+    fclose (f);
+  return id;
+}
+
+static int
+path_opt_out (pid_t pid, const char *patterns, char *matched, size_t size)
+{
+  char link[64], exe[PATH_MAX];
+  snprintf (link, sizeof link, "/proc/%d/exe", (int)pid);
+  ssize_t n = readlink (link, exe, sizeof exe - 1);
+  if (n <= 0)
+    return 0;
+  exe[n] = '\0';
+  return list_matches (patterns, -1, exe, matched, size);
+}
+
+static const char *
+user_name (long uid)
+{
+  struct passwd *pw = getpwuid ((uid_t)uid);
+  return pw ? pw->pw_name : NULL;
+}
+
+static const char *
+group_name (long gid)
+{
+  struct group *gr = getgrgid ((gid_t)gid);
+  return gr ? gr->gr_name : NULL;
+}
+
+/* Whether PID's real user (KEY "Uid:") or group ("Gid:") is among the
+   PATTERNS, by id or by the name NAME_OF gives it.  */
+static int
+id_opt_out (pid_t pid, const char *key, const char *(*name_of) (long),
+            const char *patterns, char *matched, size_t size)
+{
+  long id = real_id (pid, key);
+  return id >= 0 && list_matches (patterns, id, name_of (id), matched, size);
+}
+
+static int
+user_opt_out (pid_t pid, const char *patterns, char *matched, size_t size)
+{
+  return id_opt_out (pid, "Uid:", user_name, patterns, matched, size);
+}
+
+static int
+group_opt_out (pid_t pid, const char *patterns, char *matched, size_t size)
+{
+  return id_opt_out (pid, "Gid:", group_name, patterns, matched, size);
+}
+
+int
+ulp_process_opted_out (pid_t pid, char *why, size_t size)
+{
+  static const struct
+  {
+    const char *name;
+    int (*matches) (pid_t, const char *, char *, size_t);
+  } opt_outs[] = { { "LIBPULP_DISABLE_ON_PATH", path_opt_out },
+                   { "LIBPULP_DISABLE_ON_USERS", user_opt_out },
+                   { "LIBPULP_DISABLE_ON_GROUPS", group_opt_out } };
+  char file[64], env[65536], matched[256];
+  snprintf (file, sizeof file, "/proc/%d/environ", (int)pid);
+  int fd = open (file, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return 0;
+  ssize_t len = read (fd, env, sizeof env - 1);
+  close (fd);
+  if (len <= 0 || !memmem (env, (size_t)len, "LIBPULP_DISABLE_ON_", 19))
+    return 0;
+  env[len] = '\0';
+  for (size_t i = 0; i < sizeof opt_outs / sizeof opt_outs[0]; i++) {
+    const char *value = env_value (env, (size_t)len, opt_outs[i].name);
+    if (value && opt_outs[i].matches (pid, value, matched, sizeof matched)) {
+      snprintf (why, size, "it opted out (%s: %s)", opt_outs[i].name, matched);
+      return 1;
+    }
+  }
   return 0;
 }

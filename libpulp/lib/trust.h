@@ -39,6 +39,12 @@ int ulp_policy_load (struct ulp_policy *policy);
 int ulp_policy_read (struct ulp_policy *policy);
 /* Why POLICY excludes process PID named NAME ("exclude = GLOB" or
    "exclude_cgroup = PATH"), in WHY; 0 when it does not.  */
+/* Whether PID opted out of live patching the way SUSE libpulp's runtime
+   lets a program (the environment it started with: LIBPULP_DISABLE_ON_PATH
+   = patterns of its program's path, LIBPULP_DISABLE_ON_USERS and
+   LIBPULP_DISABLE_ON_GROUPS = ids or name patterns of its real user and
+   group, colon-separated); why in WHY.  */
+int ulp_process_opted_out (pid_t pid, char *why, size_t size);
 int ulp_policy_excludes (const struct ulp_policy *policy, pid_t pid,
                          const char *name, char *why, size_t size);
 /* A certificate store with every certificate of DIR, each a trust anchor
