@@ -242,3 +242,32 @@ for raw in (b"\\u001b", b"\\u009b", b"\\ufffd"):
     assert raw in data, (raw, data)
 PY
 }
+
+@test "comments of the description ('!' lines, as libpulp writes them) are kept: ulp dump shows them, ulp patches lists their bug and CVE ids" {
+  start_demo out "$LIB"
+  cp "$FIX/patch_a.so" "$W/a.so"
+  {
+    echo "! This livepatch fixes bsc#1200316, jsc#SLE-20049, and CVE-2021-3449."
+    echo "$W/a.so"
+    echo "@$LIB/libdemo.so.1"
+    echo "! also boo#77 (not xbsc#12)"
+    echo "demo_message:demo_message_a"
+  } >"$W/a.dsc"
+  "$ULP" packer "$W/a.dsc"
+  run "$ULP" dump "$W/a.so"
+  assert_success
+  assert_line "comments:  This livepatch fixes bsc#1200316, jsc#SLE-20049, and CVE-2021-3449."
+  assert_line "           also boo#77 (not xbsc#12)"
+  assert_line "labels:    bsc#1200316 jsc#SLE-20049 CVE-2021-3449 boo#77"
+  "$ULP" trigger -q -p "$LAST" "$W/a.so"
+  wait_for_file_content "$W/out.out" "patch A 11"
+  run "$ULP" patches -p "$LAST"
+  assert_success
+  assert_line "      fixes: bsc#1200316 jsc#SLE-20049 CVE-2021-3449 boo#77"
+  run "$ULP" patches -p "$LAST" --json
+  assert_success
+  echo "$output" | python3 -c '
+import json, sys
+patch = json.load(sys.stdin)["processes"][0]["patches"][0]
+assert patch["labels"] == ["bsc#1200316", "jsc#SLE-20049", "CVE-2021-3449", "boo#77"], patch'
+}

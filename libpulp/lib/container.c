@@ -81,6 +81,11 @@ read_sections (struct ulp_elf *e, struct ulp_container *c)
                               ULP_SECTION_REVERT);
   if (ulp_revert_decode (data, len, &c->rev) < 0)
     return -1;
+  rc = ulp_elf_section (e, ULP_SECTION_COMMENTS, &data, &len);
+  if (rc < 0)
+    return -1;
+  if (rc == 0 && !(c->comments = strndup ((const char *)data, len)))
+    return ulp_fail ("out of memory");
   if (memcmp (c->rev.id, c->meta.id, ULP_ID_LEN) != 0
       || strcmp (c->rev.target, c->meta.target) != 0)
     return ulp_fail ("%s and %s metadata disagree", ULP_SECTION_APPLY,
@@ -200,6 +205,7 @@ ulp_container_free (struct ulp_container *c)
 {
   ulp_metadata_free (&c->meta);
   ulp_revert_free (&c->rev);
+  free (c->comments);
   free (c->code);
   free (c->code_len);
   free (c->image);

@@ -19,6 +19,7 @@ struct ulp_container
   size_t image_len;
   struct ulp_metadata meta;
   struct ulp_revert_meta rev;
+  char *comments;                  /* the description's comments, or NULL */
   uint8_t (*code)[ULP_CODE_CHECK]; /* per function, from the image */
   size_t *code_len;
   int sig_status; /* ulp_signature_parse: 0 signed, 1 unsigned, -1 bad */

@@ -179,11 +179,24 @@ parse_function (struct ulp_description *desc, char *line, int lineno)
 }
 
 static int
+add_comment (struct ulp_description *desc, const char *line, int lineno)
+{
+  const char *text = line + 1 + strspn (line + 1, " \t");
+  size_t had = desc->comments ? strlen (desc->comments) : 0;
+  char *grown = realloc (desc->comments, had + strlen (text) + 2);
+  if (!grown)
+    return ulp_fail ("%d: out of memory", lineno);
+  desc->comments = grown;
+  snprintf (grown + had, strlen (text) + 2, "%s\n", text);
+  return 0;
+}
+
+static int
 parse_line (struct ulp_description *desc, char *line, int lineno,
             const char *base_dir)
 {
   if (line[0] == '!')
-    return 0; /* a comment */
+    return add_comment (desc, line, lineno);
   if (!desc->container) {
     if (line[0] == '@')
       return ulp_fail ("%d: missing container line before the '@' line",
@@ -271,5 +284,6 @@ ulp_description_free (struct ulp_description *desc)
   free (desc->refs);
   free (desc->container);
   free (desc->target);
+  free (desc->comments);
   memset (desc, 0, sizeof *desc);
 }

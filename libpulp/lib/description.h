@@ -1,6 +1,7 @@
 /* Parser for live patch description files (.dsc), libpulp's syntax:
 
-     ! a comment (any line that starts with '!')
+     ! a comment (any line that starts with '!'), kept in the container:
+       the bug and CVE ids in it are the patch's labels
      /path/to/container.so
      @/path/to/target/libfoo.so.1
      old_function:new_function
@@ -50,6 +51,7 @@ struct ulp_description
   struct ulp_desc_func *funcs;
   size_t nrefs;
   struct ulp_desc_ref *refs;
+  char *comments; /* the '!' lines, '!' left out, one per line; or NULL */
 };
 
 /* On error returns -1 with ulp_error() = "LINE: reason".  Relative paths

@@ -17,6 +17,8 @@
 #define ULP_BUILD_ID_MAX 64
 #define ULP_SECTION_APPLY ".ulp"
 #define ULP_SECTION_REVERT ".ulp.rev"
+/* The description's comments, as text (SUSE libpulp's section name).  */
+#define ULP_SECTION_COMMENTS ".ulp.comments"
 
 struct ulp_func_meta
 {

@@ -1,4 +1,7 @@
+#include <ctype.h>
 #include <string.h>
+#include <strings.h>
+#include <stdio.h>
 
 #include "text.h"
 
@@ -44,4 +47,49 @@ ulp_defuse (char *str, const char *extra)
     } else
       s += n;
   }
+}
+
+/* The length of the id at S whose prefix is PREFIX (any case), then
+   FORM: 'd' digits, 'a' letters, '-' a dash; 0 when S has no such id.  */
+static size_t
+id_length (const char *s, const char *prefix, const char *form)
+{
+  size_t n = strlen (prefix);
+  if (strncasecmp (s, prefix, n) != 0)
+    return 0;
+  for (; *form; form++) {
+    size_t start = n;
+    while (*form == 'd'   ? isdigit ((unsigned char)s[n])
+           : *form == 'a' ? isalpha ((unsigned char)s[n])
+                          : s[n] == '-' && n == start)
+      n++;
+    if (n == start)
+      return 0;
+  }
+  return isalnum ((unsigned char)s[n]) ? 0 : n;
+}
+
+size_t
+ulp_labels (const char *text, char *out, size_t size)
+{
+  static const char *const ids[][2] = {
+    { "bsc#", "d" }, { "boo#", "d" }, { "jsc#", "a-d" }, { "cve-", "d-d" }
+  };
+  size_t count = 0, used = 0;
+  out[0] = '\0';
+  for (const char *s = text; *s; s++) {
+    if (s > text && isalnum ((unsigned char)s[-1]))
+      continue;
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+      size_t n = id_length (s, ids[i][0], ids[i][1]);
+      if (!n || used + n + 2 > size)
+        continue;
+      used += (size_t)snprintf (out + used, size - used, "%s%.*s",
+                                count ? " " : "", (int)n, s);
+      count++;
+      s += n - 1;
+      break;
+    }
+  }
+  return count;
 }

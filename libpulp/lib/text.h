@@ -18,4 +18,8 @@ int ulp_is_control (uint32_t cp);
    UTF-8, and each of the characters in EXTRA with '?'.  */
 void ulp_defuse (char *s, const char *extra);
 
+/* The bug and CVE ids in TEXT (bsc#N, boo#N, jsc#NAME-N, CVE-N-N, in any
+   case), as written, separated by spaces, into OUT; how many.  */
+size_t ulp_labels (const char *text, char *out, size_t size);
+
 #endif

@@ -1,8 +1,29 @@
 #include <stdio.h>
+#include <string.h>
 
 #include "command.h"
 #include "container.h"
 #include "error.h"
+#include "text.h"
+
+/* The description's comments, one per line, control characters
+   defused, and the labels found in them.  */
+static void
+print_comments (char *comments)
+{
+  char labels[1024];
+  ulp_labels (comments, labels, sizeof labels);
+  const char *title = "comments:  ";
+  char *save = NULL;
+  for (char *line = strtok_r (comments, "\n", &save); line;
+       line = strtok_r (NULL, "\n", &save)) {
+    ulp_defuse (line, "");
+    printf ("%s%s\n", title, line);
+    title = "           ";
+  }
+  if (labels[0])
+    printf ("labels:    %s\n", labels);
+}
 
 int
 cmd_dump (int argc, char **argv)
@@ -38,6 +59,8 @@ cmd_dump (int argc, char **argv)
             (unsigned long long)r->local_offset,
             (unsigned long long)r->ref_offset);
   }
+  if (c.comments)
+    print_comments (c.comments);
   ulp_hex (c.rev.id, ULP_ID_LEN, id);
   printf ("revert:    patch id %s, target %s\n", id, c.rev.target);
   if (c.signed_)

@@ -365,7 +365,8 @@ build_metadata (const struct ulp_description *d, struct ulp_metadata *meta)
 }
 
 static int
-embed (const char *container, const struct ulp_metadata *meta)
+embed (const char *container, const struct ulp_metadata *meta,
+       const char *comments)
 {
   struct ulp_revert_meta rev = { { 0 }, meta->target };
   uint8_t *apply = NULL, *revert = NULL;
@@ -377,8 +378,10 @@ embed (const char *container, const struct ulp_metadata *meta)
     struct ulp_new_section sections[] = {
       { ULP_SECTION_APPLY, apply, apply_len },
       { ULP_SECTION_REVERT, revert, revert_len },
+      { ULP_SECTION_COMMENTS, (const uint8_t *)comments,
+        comments ? strlen (comments) : 0 },
     };
-    rc = ulp_elf_embed_sections (container, sections, 2);
+    rc = ulp_elf_embed_sections (container, sections, comments ? 3 : 2);
   }
   free (apply);
   free (revert);
@@ -419,7 +422,7 @@ pack (const char *dsc_path, const char *text, size_t len)
     return -1;
   take_from_working_directory (&d, text, len);
   rc = build_metadata (&d, &meta);
-  if (rc == 0 && (rc = embed (d.container, &meta)) < 0)
+  if (rc == 0 && (rc = embed (d.container, &meta, d.comments)) < 0)
     ulp_fail ("%d: %s", d.container_line, ulp_error ());
 
   if (rc == 0) {

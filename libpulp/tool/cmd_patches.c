@@ -8,6 +8,7 @@
 
 #include "catalog.h"
 #include "command.h"
+#include "container.h"
 #include "elffile.h"
 #include "error.h"
 #include "metadata.h"
@@ -176,6 +177,43 @@ print_library (const struct ulp_library *lib, void *ctx)
   l->first_library = 0;
 }
 
+/* The bug and CVE ids in the comments of the container P came from, when
+   that file is still there and still that patch; "" otherwise.  */
+static void
+patch_labels (const struct ulp_applied_patch *p, const char *path, char *labels,
+              size_t size)
+{
+  struct ulp_container c;
+  labels[0] = '\0';
+  if (ulp_container_open (path, &c) < 0) {
+    ulp_clear_error ();
+    return;
+  }
+  if (c.comments && memcmp (c.meta.id, p->id, ULP_ID_LEN) == 0)
+    ulp_labels (c.comments, labels, size);
+  ulp_container_free (&c);
+}
+
+static void
+print_labels (const char *labels, int json)
+{
+  char copy[1024], *save = NULL;
+  const char *sep = "";
+  if (!json) {
+    if (labels[0])
+      printf ("      fixes: %s\n", labels);
+    return;
+  }
+  snprintf (copy, sizeof copy, "%s", labels);
+  fputs (",\"labels\":[", stdout);
+  for (char *l = strtok_r (copy, " ", &save); l;
+       l = strtok_r (NULL, " ", &save)) {
+    printf ("%s\"%s\"", sep, l);
+    sep = ",";
+  }
+  fputs ("]", stdout);
+}
+
 static void
 print_patch (const struct ulp_applied_patch *p, int json, int first)
 {
@@ -186,19 +224,24 @@ print_patch (const struct ulp_applied_patch *p, int json, int first)
   snprintf (container, sizeof container, "%.*s", ULP_PATH_MAX - 1,
             p->container);
   snprintf (target, sizeof target, "%.*s", ULP_NAME_MAX - 1, p->target);
+  char labels[1024];
+  patch_labels (p, container, labels, sizeof labels);
   if (!json) {
     fputs ("    ", stdout);
     text_string (container);
     fputs (" (target ", stdout);
     text_string (target);
     printf (", id %s, applied %s)\n", id, when);
+    print_labels (labels, json);
     return;
   }
   printf ("%s{\"container\":", first ? "" : ",");
   json_string (container);
   printf (",\"id\":\"%s\",\"target\":", id);
   json_string (target);
-  printf (",\"applied_at\":\"%s\",\"functions\":%u}", when, p->nfuncs);
+  printf (",\"applied_at\":\"%s\",\"functions\":%u", when, p->nfuncs);
+  print_labels (labels, json);
+  putchar ('}');
 }
 
 static void
