@@ -136,6 +136,7 @@ bench: test-deps
 	ULP_BUILD=$(CURDIR)/$(B) tests/bench/zypper.sh
 	ULP_BUILD=$(CURDIR)/$(B) tests/bench/catalog.sh
 	ULP_BUILD=$(CURDIR)/$(B) tests/bench/openssl.sh
+	ULP_BUILD=$(CURDIR)/$(B) tests/bench/fleet.sh
 
 FUZZ_SECONDS ?= 60
 fuzz:

@@ -83,9 +83,16 @@ up() {
       --mount-proc --propagation private \
       bash "$self" __boot "$dir" "host$i" "$serve" "$script" \
       </dev/null >"$dir/init.log" 2>&1 &
+    echo $! >"$dir/unshare.pid"
   done
   for i in $(seq "$n"); do
-    local dir=$top/host$i pid=""
+    local dir=$top/host$i pid
+    # Known at once, so that down stops a host that never comes up.
+    pid=$(init_pid "$dir") || {
+      echo "hosts.sh: host$i: unshare started no init" >&2
+      exit 1
+    }
+    echo "$pid" >"$dir/pid"
     for _ in $(seq 600); do
       [ -s "$dir/state" ] && break
       sleep 0.1
@@ -95,24 +102,23 @@ up() {
       cat "$dir/init.log" "$dir/boot.log" >&2 2>/dev/null || true
       exit 1
     fi
-    pid=$(init_pid "$dir")
-    echo "$pid" >"$dir/pid"
     echo "host$i ansible_connection=community.docker.nsenter ansible_nsenter_pid=$pid ansible_python_interpreter=/usr/bin/python3" >>"$inventory.new"
   done
   mv "$inventory.new" "$inventory"
 }
 
-# The machine's PID of the process that is PID 1 in DIR's host: the one
-# whose command line names DIR and whose NSpid ends in 1.
+# The machine's PID of the process that is PID 1 in DIR's host: the child
+# that unshare (DIR/unshare.pid) forked into the new namespaces.
 init_pid() {
-  local dir=$1
-  for status in /proc/[0-9]*/status; do
-    local pid=${status#/proc/}
-    pid=${pid%/status}
-    grep -q "^NSpid:.*[[:space:]]1$" "$status" 2>/dev/null || continue
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q " __boot $dir " || continue
-    echo "$pid"
-    return 0
+  local parent child
+  parent=$(cat "$1/unshare.pid")
+  for _ in $(seq 200); do
+    child=$(pgrep -P "$parent" | head -n 1) || true
+    if [ -n "$child" ] && grep -q "^NSpid:.*[[:space:]]1$" "/proc/$child/status"; then
+      echo "$child"
+      return 0
+    fi
+    sleep 0.05
   done
   return 1
 }

@@ -1,16 +1,11 @@
 #!/usr/bin/env bash
-# Not yet part of make bench: on 2026-12-03 a run with 6 hosts x 50
-# processes stalled in configure.yml's first copy task (Ansible workers
-# idle, nothing running in the hosts) and was stopped after 30 minutes;
-# 2 hosts x 5 processes took 12.7 s to configure and 11.0 s to roll out
-# (waves 5.8 s and 4.4 s).  Run by hand: ULP_BUILD=build tests/bench/fleet.sh
-#
-# A rollout of demo-livepatches 1 with fleet/'s
+# make bench, part 7: a rollout of demo-livepatches 1 with fleet/'s
 # playbooks to simulated hosts (fleet/sim/hosts.sh) running
 # BENCH_FLEET_PROCS (50) processes each, for BENCH_FLEET_HOSTS
 # ("2 6 10") hosts: configure.yml, then rollout.yml in its default waves
 # (one canary, 25 %, the rest), wall time of each wave and in all, and
-# that every process of every host was patched.
+# that every process of every host was patched.  BENCH_FLEET_LOGS=DIR
+# keeps each run's Ansible logs.
 set -euo pipefail
 build=$(cd "${ULP_BUILD:-$(dirname "$0")/../../build}" && pwd)
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -18,6 +13,9 @@ PKG=$build/tests/rpm
 FLEET=$top/fleet
 procs=${BENCH_FLEET_PROCS:-50}
 counts=${BENCH_FLEET_HOSTS:-2 6 10}
+# Each process calls the library this often; at the tests' 1 ms, 500
+# processes would take both cores of the machine away from Ansible.
+monitor_us=${BENCH_FLEET_MONITOR_US:-100000}
 source "$top/tests/scratch.sh"
 source "$top/tests/fleet/lib.sh"
 
@@ -39,7 +37,7 @@ printf '%-6s %-12s %-30s %-10s\n' hosts configure "waves (hosts: seconds)" total
 for n in $counts; do
   run=$work/run-$n
   mkdir -p "$run"
-  FLEET_MONITORS=$procs fleet_hosts_up "$run" "$n" "$work/repo" >/dev/null
+  FLEET_MONITORS=$procs FLEET_MONITOR_US=$monitor_us fleet_hosts_up "$run" "$n" "$work/repo" >/dev/null
   t0=$EPOCHREALTIME
   fleet_play "$run" configure.yml >"$run/configure.log" 2>&1 ||
     { echo "configure failed on $n hosts: see below" >&2; tail -30 "$run/configure.log" >&2; exit 1; }
@@ -70,5 +68,6 @@ print(", ".join("%d: %.1f" % (len(h), b - a) for h, a, b in zip(hosts, marks, ma
 PY
 )
   printf '%-6s %-12s %-30s %-10s\n' "$n" "$(seconds "$t0" "$t1")" "$waves" "$(seconds "$t1" "$t2")"
+  [ -z "${BENCH_FLEET_LOGS:-}" ] || { mkdir -p "$BENCH_FLEET_LOGS/$n"; cp "$run"/*.log "$BENCH_FLEET_LOGS/$n/"; }
   "$FLEET/sim/hosts.sh" down "$run/hosts"
 done

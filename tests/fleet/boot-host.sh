@@ -2,7 +2,8 @@
 # A simulated host's base system (fleet/sim/hosts.sh --boot): test-base
 # and libdemo installed as an image would have them (odd hosts run
 # libdemo-1.0-1, even ones 1.0-2), and FLEET_MONITORS (2) long-running
-# users of libdemo,
+# users of libdemo, each calling it every FLEET_MONITOR_US (1000)
+# microseconds,
 # nothing preloaded, logging which code they run to /var/log/monitor-N.log.
 # FLEET_TRACED_HOST=I: host I's first monitor is held by a debugger-like
 # tracer, so no live patch can reach it.
@@ -12,7 +13,7 @@ release=$(((HOST_INDEX - 1) % 2 + 1))
 rpm -i --quiet "$FLEET_PACKAGES"/test-base-1-1.noarch.rpm \
   "$FLEET_PACKAGES/libdemo-1.0-$release.x86_64.rpm" 2>&1 | grep -v 'Alien\|know what' || true
 for j in $(seq "${FLEET_MONITORS:-2}"); do
-  LD_LIBRARY_PATH=/usr/lib64 setsid "$FLEET_MONITOR" "/var/log/monitor-$j.log" \
+  LD_LIBRARY_PATH=/usr/lib64 setsid "$FLEET_MONITOR" "/var/log/monitor-$j.log" "${FLEET_MONITOR_US:-1000}" \
     </dev/null >/dev/null 2>&1 &
   echo $! >"/var/log/monitor-$j.pid"
 done

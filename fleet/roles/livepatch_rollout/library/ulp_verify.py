@@ -33,13 +33,8 @@ PROCESS_LINE = re.compile(r"^(?P<name>.*) \(pid (?P<pid>\d+)[,)].*?: (?P<outcome
 SUMMARY_LINE = re.compile(r"^(patched|reverted) \d+, skipped \d+, failed \d+$")
 
 
-def command(module, args):
-    rc, out, err = module.run_command(args)
-    return rc, out, err
-
-
 def installed(module, package):
-    rc, out, _ = command(module, ["rpm", "-q", "--qf", "%{NAME}-%{VERSION}-%{RELEASE}.%{ARCH} %{VERSION}-%{RELEASE}\\n", package])
+    rc, out, _ = module.run_command(["rpm", "-q", "--qf", "%{NAME}-%{VERSION}-%{RELEASE}.%{ARCH} %{VERSION}-%{RELEASE}\\n", package])
     if rc != 0:
         return None, None
     nevra, vr = out.split()[:2]
@@ -47,14 +42,14 @@ def installed(module, package):
 
 
 def containers(module, package):
-    rc, out, err = command(module, ["rpm", "-ql", package])
+    rc, out, err = module.run_command(["rpm", "-ql", package])
     if rc != 0:
         return []
     found = []
     for path in out.splitlines():
         if "/ulp/" not in path or not path.endswith(".so"):
             continue
-        rc, dump, err = command(module, ["ulp", "dump", path])
+        rc, dump, err = module.run_command(["ulp", "dump", path])
         if rc != 0:
             module.fail_json(msg="ulp dump %s: %s" % (path, err.strip()))
         fields = dict(
@@ -66,7 +61,7 @@ def containers(module, package):
 
 
 def processes(module):
-    rc, out, err = command(module, ["ulp", "patches", "--json"])
+    rc, out, err = module.run_command(["ulp", "patches", "--json"])
     if rc != 0:
         module.fail_json(msg="ulp patches --json: %s" % err.strip())
     return json.loads(out)["processes"]
