@@ -14,6 +14,7 @@ teardown_file() {
 }
 
 setup() {
+  fleet_skip_unless_possible
   W=$BATS_TEST_TMPDIR
   PIDS=()
   export GNUPGHOME=$BATS_FILE_TMPDIR/gnupg

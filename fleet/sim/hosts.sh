@@ -19,6 +19,11 @@
 set -euo pipefail
 self=$(readlink -f "$0")
 
+# In a chroot, / is no mount point: unshare cannot make the host's mounts
+# private, and nsenter (Ansible's connection) would put commands in the
+# machine's real root, not the chroot.
+in_chroot() { ! mountpoint -q /; }
+
 # The init of a host, PID 1 of its namespaces: it makes the host, then
 # reaps orphans until it is killed.
 boot() {
@@ -60,6 +65,10 @@ boot() {
 }
 
 up() {
+  if in_chroot; then
+    echo "hosts.sh: / is not a mount point (a chroot?): simulated hosts need a real root, since nsenter would enter the machine's" >&2
+    exit 1
+  fi
   local top=$1 n=$2
   shift 2
   local serve="" script=""
