@@ -369,6 +369,8 @@ ulp_proc_status (pid_t tid, struct ulp_proc_status *st)
   st->tgid = (pid_t)status_value (text, "Tgid", 10);
   st->tracer = (pid_t)status_value (text, "TracerPid", 10);
   st->seccomp = (int)status_value (text, "Seccomp", 10);
+  st->uid = (long)status_value (text, "Uid", 10);
+  st->gid = (long)status_value (text, "Gid", 10);
   st->pending = status_value (text, "SigPnd", 16);
   st->shared = status_value (text, "ShdPnd", 16);
   st->blocked = status_value (text, "SigBlk", 16);

@@ -59,9 +59,10 @@ char ulp_proc_thread_state (pid_t tid);
    traces it, its seccomp mode and its signal masks.  */
 struct ulp_proc_status
 {
-  pid_t tgid;   /* its process */
-  pid_t tracer; /* TracerPid, 0 when none */
-  int seccomp;  /* 0 none, 1 strict, 2 filter */
+  pid_t tgid;    /* its process */
+  pid_t tracer;  /* TracerPid, 0 when none */
+  int seccomp;   /* 0 none, 1 strict, 2 filter */
+  long uid, gid; /* real user and group */
   unsigned long long pending, shared, blocked, ignored, caught; /* Sig*: */
 };
 /* -1 with errno when the thread is gone.  */

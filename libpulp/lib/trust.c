@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "proc.h"
 #include "trust.h"
 
 const char *
@@ -475,22 +476,6 @@ list_matches (const char *patterns, long id, const char *text, char *matched,
   return 0;
 }
 
-/* The real user (KEY "Uid:") or group ("Gid:") of PID, or -1.  */
-static long
-real_id (pid_t pid, const char *key)
-{
-  char file[64], line[256];
-  long id = -1;
-  snprintf (file, sizeof file, "/proc/%d/status", (int)pid);
-  FILE *f = fopen (file, "re");
-  while (f && fgets (line, sizeof line, f))
-    if (strncmp (line, key, strlen (key)) == 0)
-      id = strtol (line + strlen (key), NULL, 10);
-  if (f)
-    fclose (f);
-  return id;
-}
-
 static int
 path_opt_out (pid_t pid, const char *patterns, char *matched, size_t size)
 {
@@ -517,26 +502,30 @@ group_name (long gid)
   return gr ? gr->gr_name : NULL;
 }
 
-/* Whether PID's real user (KEY "Uid:") or group ("Gid:") is among the
-   PATTERNS, by id or by the name NAME_OF gives it.  */
+/* Whether PID's real user (GROUP 0) or group (1) is among the PATTERNS,
+   by id or by name.  */
 static int
-id_opt_out (pid_t pid, const char *key, const char *(*name_of) (long),
-            const char *patterns, char *matched, size_t size)
+id_opt_out (pid_t pid, int group, const char *patterns, char *matched,
+            size_t size)
 {
-  long id = real_id (pid, key);
-  return id >= 0 && list_matches (patterns, id, name_of (id), matched, size);
+  struct ulp_proc_status st;
+  if (ulp_proc_status (pid, &st) < 0)
+    return 0;
+  long id = group ? st.gid : st.uid;
+  return list_matches (patterns, id, group ? group_name (id) : user_name (id),
+                       matched, size);
 }
 
 static int
 user_opt_out (pid_t pid, const char *patterns, char *matched, size_t size)
 {
-  return id_opt_out (pid, "Uid:", user_name, patterns, matched, size);
+  return id_opt_out (pid, 0, patterns, matched, size);
 }
 
 static int
 group_opt_out (pid_t pid, const char *patterns, char *matched, size_t size)
 {
-  return id_opt_out (pid, "Gid:", group_name, patterns, matched, size);
+  return id_opt_out (pid, 1, patterns, matched, size);
 }
 
 int

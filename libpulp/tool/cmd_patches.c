@@ -178,20 +178,28 @@ print_library (const struct ulp_library *lib, void *ctx)
 }
 
 /* The bug and CVE ids in the comments of the container P came from, when
-   that file is still there and still that patch; "" otherwise.  */
+   that file is still there and still that patch; "" otherwise.  Processes
+   mostly share their patches: the last container read is remembered.  */
 static void
 patch_labels (const struct ulp_applied_patch *p, const char *path, char *labels,
               size_t size)
 {
-  struct ulp_container c;
-  labels[0] = '\0';
-  if (ulp_container_open (path, &c) < 0) {
+  static char last_path[ULP_PATH_MAX], last_labels[1024];
+  static uint8_t last_id[ULP_ID_LEN];
+  if (strcmp (path, last_path) != 0
+      || memcmp (p->id, last_id, ULP_ID_LEN) != 0) {
+    struct ulp_container c;
+    last_labels[0] = '\0';
+    if (ulp_container_open (path, &c) == 0) {
+      if (c.comments && memcmp (c.meta.id, p->id, ULP_ID_LEN) == 0)
+        ulp_labels (c.comments, last_labels, sizeof last_labels);
+      ulp_container_free (&c);
+    }
     ulp_clear_error ();
-    return;
+    snprintf (last_path, sizeof last_path, "%s", path);
+    memcpy (last_id, p->id, ULP_ID_LEN);
   }
-  if (c.comments && memcmp (c.meta.id, p->id, ULP_ID_LEN) == 0)
-    ulp_labels (c.comments, labels, size);
-  ulp_container_free (&c);
+  snprintf (labels, size, "%s", last_labels);
 }
 
 static void
