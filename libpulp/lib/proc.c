@@ -304,15 +304,19 @@ read_stat (pid_t tid, struct ulp_proc_stat *st)
   st->name[len] = '\0';
   st->state = close_paren[2];
   /* Field 4 is the parent, 9 the kernel's flags, 20 the number of
-     threads.  */
+     threads, 50 and 51 the environment's range.  */
   const char *p = close_paren + 2;
-  for (int field = 3; p && field <= 20; field++) {
+  for (int field = 3; p && field <= 51; field++) {
     if (field == 4)
       st->ppid = (pid_t)atol (p);
     else if (field == 9)
       st->flags = strtoul (p, NULL, 10);
     else if (field == 20)
       st->threads = atol (p);
+    else if (field == 50)
+      st->env_start = strtoul (p, NULL, 10);
+    else if (field == 51)
+      st->env_end = strtoul (p, NULL, 10);
     p = strchr (p, ' ');
     if (p)
       p++;

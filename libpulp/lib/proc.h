@@ -42,6 +42,8 @@ struct ulp_proc_stat
   pid_t ppid;
   unsigned long flags; /* PF_* */
   long threads;
+  /* Where its start-up environment lies (0 when /proc hides it).  */
+  unsigned long env_start, env_end;
 };
 
 /* A process forked that has not called exec since (so a vfork child

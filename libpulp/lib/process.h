@@ -23,8 +23,9 @@ struct ulp_process
   pid_t view;
   char name[64];
   pid_t ppid;
-  int exec_since_fork; /* so it shares no parent's memory */
-  long threads;        /* when it was opened */
+  int exec_since_fork;              /* so it shares no parent's memory */
+  long threads;                     /* when it was opened */
+  unsigned long env_start, env_end; /* its start-up environment */
   struct ulp_maps maps;
   uint64_t state;  /* address of the ulp state mapping, 0 before any patch */
   int state_blank; /* mapped, but its tool died before setting it up */
@@ -46,6 +47,9 @@ int ulp_process_open (pid_t pid, struct ulp_process *p);
    parent and number of threads.  */
 int ulp_process_open_maps (pid_t pid, struct ulp_process *p);
 int ulp_process_identify (struct ulp_process *p);
+/* Its start-up environment (NUL-separated) into BUF: its length, or -1.  */
+ssize_t ulp_process_environ (const struct ulp_process *p, char *buf,
+                             size_t size);
 /* The state mapping the tool made, found in MAPS by its name and size
    (its contents not checked), or 0.  */
 uint64_t ulp_maps_state (const struct ulp_maps *maps);

@@ -1269,7 +1269,7 @@ run_loop (void *arg)
   struct sched_param previous;
   int policy = run_promptly (&previous);
   ulp_boost_start (); /* after run_promptly: its guardian is as prompt */
-  ulp_heap_prefault (n * 4096); /* this thread's: threads, registers */
+  ulp_heap_prefault (n * 8192); /* this thread's: threads, registers */
   if (index_build (&r->index, jobs, n) < 0)
     r->index.slots = NULL; /* found by scanning, more slowly */
   start_jobs (r);

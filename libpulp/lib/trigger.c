@@ -702,6 +702,18 @@ mapped_target (struct plan *plan, const struct ulp_container *c, size_t n,
   return NULL;
 }
 
+/* SUSE libpulp's opt-outs, in the environment the process started with.  */
+static int
+opted_out (struct plan *plan, char *why, size_t size)
+{
+  char env[65536];
+  ssize_t len = ulp_process_environ (&plan->proc, env, sizeof env - 1);
+  if (len <= 0)
+    return 0;
+  env[len] = '\0';
+  return ulp_env_opted_out (plan->proc.pid, env, (size_t)len, why, size);
+}
+
 /* A vfork child runs in its parent's memory until it calls exec: it is
    patched through the parent, never on its own.  */
 static int
@@ -750,7 +762,7 @@ plan_one (struct plan *plan, pid_t pid, struct ulp_container *containers,
     plan->proc.pid = pid;
     report_unusable (plan, containers, n, o, "no such process", strict);
   } else if (ulp_policy_excludes (policy, pid, plan->proc.name, why, sizeof why)
-             || ulp_process_opted_out (pid, why, sizeof why)
+             || opted_out (plan, why, sizeof why)
              || shares_memory (plan, why, sizeof why))
     report_unusable (plan, containers, n, o, why, strict);
   else if (plan_process (plan, containers, n, o) < 0) {

@@ -529,7 +529,8 @@ group_opt_out (pid_t pid, const char *patterns, char *matched, size_t size)
 }
 
 int
-ulp_process_opted_out (pid_t pid, char *why, size_t size)
+ulp_env_opted_out (pid_t pid, const char *env, size_t len, char *why,
+                   size_t size)
 {
   static const struct
   {
@@ -538,18 +539,11 @@ ulp_process_opted_out (pid_t pid, char *why, size_t size)
   } opt_outs[] = { { "LIBPULP_DISABLE_ON_PATH", path_opt_out },
                    { "LIBPULP_DISABLE_ON_USERS", user_opt_out },
                    { "LIBPULP_DISABLE_ON_GROUPS", group_opt_out } };
-  char file[64], env[65536], matched[256];
-  snprintf (file, sizeof file, "/proc/%d/environ", (int)pid);
-  int fd = open (file, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
+  char matched[256];
+  if (!memmem (env, len, "LIBPULP_DISABLE_ON_", 19))
     return 0;
-  ssize_t len = read (fd, env, sizeof env - 1);
-  close (fd);
-  if (len <= 0 || !memmem (env, (size_t)len, "LIBPULP_DISABLE_ON_", 19))
-    return 0;
-  env[len] = '\0';
   for (size_t i = 0; i < sizeof opt_outs / sizeof opt_outs[0]; i++) {
-    const char *value = env_value (env, (size_t)len, opt_outs[i].name);
+    const char *value = env_value (env, len, opt_outs[i].name);
     if (value && opt_outs[i].matches (pid, value, matched, sizeof matched)) {
       snprintf (why, size, "it opted out (%s: %s)", opt_outs[i].name, matched);
       return 1;

@@ -43,8 +43,10 @@ int ulp_policy_read (struct ulp_policy *policy);
    lets a program (the environment it started with: LIBPULP_DISABLE_ON_PATH
    = patterns of its program's path, LIBPULP_DISABLE_ON_USERS and
    LIBPULP_DISABLE_ON_GROUPS = ids or name patterns of its real user and
-   group, colon-separated); why in WHY.  */
-int ulp_process_opted_out (pid_t pid, char *why, size_t size);
+   group, colon-separated), as ENV of LEN bytes says (NUL-terminated after
+   them); why in WHY.  */
+int ulp_env_opted_out (pid_t pid, const char *env, size_t len, char *why,
+                       size_t size);
 int ulp_policy_excludes (const struct ulp_policy *policy, pid_t pid,
                          const char *name, char *why, size_t size);
 /* A certificate store with every certificate of DIR, each a trust anchor
