@@ -279,20 +279,32 @@ ulp_proc_live_thread (pid_t pid)
 
 /* /proc/TID/stat: "pid (comm) state ppid ..."; the command may hold any
    byte, the fields start after its last ")".  */
-static int
-read_stat (pid_t tid, struct ulp_proc_stat *st)
+ssize_t
+ulp_proc_read (pid_t tid, const char *name, char *buf, size_t size)
 {
-  char file[64], text[1024];
-  snprintf (file, sizeof file, "/proc/%d/stat", (int)tid);
-  memset (st, 0, sizeof *st);
+  char file[64];
+  snprintf (file, sizeof file, "/proc/%d/%s", (int)tid, name);
   int fd = open (file, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return -1;
-  ssize_t n = read (fd, text, sizeof text - 1);
+  ssize_t n = read (fd, buf, size - 1);
+  int saved = errno;
   close (fd);
-  if (n <= 0)
+  if (n < 0) {
+    errno = saved;
     return -1;
-  text[n] = '\0';
+  }
+  buf[n] = '\0';
+  return n;
+}
+
+static int
+read_stat (pid_t tid, struct ulp_proc_stat *st)
+{
+  char text[1024];
+  memset (st, 0, sizeof *st);
+  if (ulp_proc_read (tid, "stat", text, sizeof text) <= 0)
+    return -1;
   char *open_paren = strchr (text, '('), *close_paren = strrchr (text, ')');
   if (!open_paren || !close_paren || close_paren < open_paren
       || close_paren[1] != ' ')
@@ -357,19 +369,9 @@ status_value (const char *text, const char *name, int base)
 int
 ulp_proc_status (pid_t tid, struct ulp_proc_status *st)
 {
-  char file[64], text[8192];
-  snprintf (file, sizeof file, "/proc/%d/status", (int)tid);
-  int fd = open (file, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
+  char text[8192];
+  if (ulp_proc_read (tid, "status", text, sizeof text) < 0)
     return -1;
-  ssize_t n = read (fd, text, sizeof text - 1);
-  int saved = errno;
-  close (fd);
-  if (n < 0) {
-    errno = saved;
-    return -1;
-  }
-  text[n] = '\0';
   st->tgid = (pid_t)status_value (text, "Tgid", 10);
   st->tracer = (pid_t)status_value (text, "TracerPid", 10);
   st->seccomp = (int)status_value (text, "Seccomp", 10);

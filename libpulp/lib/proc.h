@@ -50,6 +50,10 @@ struct ulp_proc_stat
    still in its parent's memory has it).  */
 #define ULP_PF_FORKNOEXEC 0x40ul
 
+/* /proc/TID/NAME, one read of at most SIZE - 1 bytes, NUL-terminated: its
+   length, or -1 with errno.  */
+ssize_t ulp_proc_read (pid_t tid, const char *name, char *buf, size_t size);
+
 /* /proc/TID/stat, what the tool uses of it.  */
 int ulp_proc_stat (pid_t tid, struct ulp_proc_stat *st);
 int ulp_proc_name (pid_t pid, char *buf, size_t len);

@@ -187,23 +187,6 @@ has_timeout (pid_t tid, const struct ulp_resume *r)
   return 0;
 }
 
-/* /proc/TID/NAME as a string; its length, or -1.  */
-static ssize_t
-read_proc (pid_t tid, const char *name, char *buf, size_t size)
-{
-  char file[64];
-  snprintf (file, sizeof file, "/proc/%d/%s", (int)tid, name);
-  int fd = open (file, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return -1;
-  ssize_t n = read (fd, buf, size - 1);
-  close (fd);
-  if (n < 0)
-    return -1;
-  buf[n] = '\0';
-  return n;
-}
-
 /* What thread TID sleeps in: -1 when it runs or sleeps outside a call.  */
 static int
 read_syscall (pid_t tid, struct ulp_resume *r)
@@ -211,7 +194,7 @@ read_syscall (pid_t tid, struct ulp_resume *r)
   char buf[256];
   unsigned long long v[9];
   long nr;
-  if (read_proc (tid, "syscall", buf, sizeof buf) < 0
+  if (ulp_proc_read (tid, "syscall", buf, sizeof buf) < 0
       || sscanf (buf, "%ld %llx %llx %llx %llx %llx %llx %llx %llx", &nr, &v[0],
                  &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7])
              != 9)
@@ -264,7 +247,7 @@ read_sched (pid_t tid, struct sched_counts *c)
 {
   char buf[4096];
   const char *start, *vol, *mig;
-  if (read_proc (tid, "sched", buf, sizeof buf) < 0
+  if (ulp_proc_read (tid, "sched", buf, sizeof buf) < 0
       || !(start = field (buf, "se.exec_start"))
       || !(vol = field (buf, "nr_voluntary_switches"))
       || !(mig = field (buf, "se.nr_migrations"))
@@ -280,7 +263,7 @@ static int
 read_stat (pid_t tid, char *state, int *cpu)
 {
   char buf[1024];
-  if (read_proc (tid, "stat", buf, sizeof buf) < 0)
+  if (ulp_proc_read (tid, "stat", buf, sizeof buf) < 0)
     return -1;
   const char *p = strrchr (buf, ')');
   if (!p || p[1] != ' ')
