@@ -12,8 +12,9 @@ source "$ROOT/tests/fleet/lib.sh"
 # Where simulated hosts cannot run (a chroot, see fleet/sim/hosts.sh), every
 # test is skipped with the reason (fleet_skip_unless_possible in setup).
 fleet_setup_file() {
-  if ! mountpoint -q /; then
-    export FLEET_IMPOSSIBLE="simulated hosts need / to be a mount point; this is a chroot (fleet/sim/hosts.sh says why)"
+  local why
+  if ! why=$("$FLEET/sim/hosts.sh" possible); then
+    export FLEET_IMPOSSIBLE="simulated hosts cannot run here: $why"
     return 0
   fi
   fleet_keys "$BATS_FILE_TMPDIR/gnupg"

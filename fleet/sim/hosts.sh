@@ -16,13 +16,15 @@
 #   hosts.sh down DIR      stops every host of DIR (kills its init)
 #   hosts.sh stop DIR I    stops host I only: it becomes unreachable
 #   hosts.sh pid DIR I     the machine's PID of host I's init
+#   hosts.sh possible      exits 1 with the reason where hosts cannot run
 set -euo pipefail
 self=$(readlink -f "$0")
 
-# In a chroot, / is no mount point: unshare cannot make the host's mounts
-# private, and nsenter (Ansible's connection) would put commands in the
-# machine's real root, not the chroot.
-in_chroot() { ! mountpoint -q /; }
+# Why hosts cannot run on this machine; nothing when they can.
+impossible() {
+  mountpoint -q / ||
+    echo "/ is not a mount point (a chroot?): unshare cannot make a host's mounts private, and nsenter (Ansible's connection) would run its commands in the machine's real root, not the chroot"
+}
 
 # The init of a host, PID 1 of its namespaces: it makes the host, then
 # reaps orphans until it is killed.
@@ -65,10 +67,9 @@ boot() {
 }
 
 up() {
-  if in_chroot; then
-    echo "hosts.sh: / is not a mount point (a chroot?): simulated hosts need a real root, since nsenter would enter the machine's" >&2
-    exit 1
-  fi
+  local why
+  why=$(impossible)
+  [ -z "$why" ] || { echo "hosts.sh: $why" >&2; exit 1; }
   local top=$1 n=$2
   shift 2
   local serve="" script=""
@@ -152,6 +153,10 @@ down)
   ;;
 stop) stop "$2/host$3" ;;
 pid) cat "$2/host$3/pid" ;;
+possible)
+  why=$(impossible)
+  [ -z "$why" ] || { echo "$why"; exit 1; }
+  ;;
 *)
   sed -n '2,/^set -euo/p' "$self" | sed '$d; s/^# \{0,1\}//' >&2
   exit 2
