@@ -25,6 +25,7 @@ setup() {
 
 teardown() {
   hosts_down
+  jail_down
 }
 
 # every_monitor_ran LINE...: every monitor of every host ran these versions
@@ -202,4 +203,57 @@ untouched() {
     [ "$(report_of host$i outcome)" = ok ]
     [ "$(report_of host$i counts.patched)" = 2 ]
   done
+}
+
+# jail_up: a chroot whose root is a plain directory of a tmpfs, not a mount
+# point, like fresh-machine.sh's; the system in it is the machine's, bound
+# read-only, and fleet/sim is copied to /sim.
+jail_up() {
+  JAIL_TOP=$W/jail-top
+  JAIL=$JAIL_TOP/jail
+  mkdir -p "$JAIL_TOP"
+  mount -t tmpfs jail "$JAIL_TOP"
+  mkdir -p "$JAIL"/{usr,etc,var,root,proc,dev,run,tmp,hosts}
+  for d in usr etc var root; do
+    mount --bind -o ro "/$d" "$JAIL/$d"
+  done
+  for d in bin sbin lib lib64; do
+    [ ! -L "/$d" ] || ln -s "$(readlink "/$d")" "$JAIL/$d"
+  done
+  mount -t proc proc "$JAIL/proc"
+  mount --rbind /dev "$JAIL/dev"
+  cp -a "$FLEET/sim" "$JAIL/sim"
+  echo "the chroot's own file" >"$JAIL/marker"
+}
+
+# jail_down: stops the jail's hosts and detaches the whole jail at once,
+# before Bats removes the test's directory.
+jail_down() {
+  [ -n "${JAIL_TOP:-}" ] || return 0
+  chroot "$JAIL" /sim/hosts.sh down /hosts 2>/dev/null || true
+  umount -l "$JAIL_TOP"
+}
+
+@test "inside a chroot (/ not a mount point), a host's root is the chroot: nsenter lands in it, and its mounts stay in the host" {
+  jail_up
+  run chroot "$JAIL" mountpoint /
+  assert_failure
+  run chroot "$JAIL" /sim/hosts.sh up /hosts 2
+  assert_success
+  local pid machine_mounts
+  machine_mounts=$(cat /proc/self/mountinfo)
+  for i in 1 2; do
+    pid=$(cat "$JAIL/hosts/host$i/pid")
+    # Where Ansible's connection lands: the chroot, with the host's name.
+    run nsenter --mount --uts --pid --target "$pid" sh -c 'cat /marker; hostname; mountpoint /'
+    assert_success
+    assert_output "the chroot's own file
+host$i
+/ is a mountpoint"
+    # The host's own /usr overlay and /proc are there and only there.
+    run nsenter --mount --pid --target "$pid" sh -c 'stat -f -c %T /usr; ps -e -o pid= | sort -n | head -n 1'
+    assert_output --regexp "^overlayfs"$'\n'" *1$"
+  done
+  # The machine's mounts are as they were.
+  [ "$(cat /proc/self/mountinfo)" = "$machine_mounts" ]
 }

@@ -9,8 +9,9 @@ FLEET=$ROOT/fleet
 
 source "$ROOT/tests/fleet/lib.sh"
 
-# Where simulated hosts cannot run (a chroot, see fleet/sim/hosts.sh), every
-# test is skipped with the reason (fleet_skip_unless_possible in setup).
+# Where simulated hosts cannot run (hosts.sh possible says why: no root, no
+# namespaces), every test is skipped with the reason
+# (fleet_skip_unless_possible in setup).
 fleet_setup_file() {
   local why
   if ! why=$("$FLEET/sim/hosts.sh" possible); then

@@ -4,8 +4,10 @@
 # namespaces (unshare), so its own process numbers, hostname and a network
 # with only lo; overlays on /usr, /etc, /var and /root give it its own rpm
 # database, zypper configuration, /etc/ulp and installed files, while the
-# machine's own stay untouched; /run is a tmpfs of its own.  Ansible reaches a host through the
-# community.docker.nsenter connection (ansible_nsenter_pid: its init).
+# machine's own stay untouched; /run is a tmpfs of its own.  Inside a
+# chroot each host first makes the chroot its root (own-root.py).  Ansible
+# reaches a host through the community.docker.nsenter connection
+# (ansible_nsenter_pid: its init).
 #
 #   hosts.sh up DIR N [--serve REPO] [--boot SCRIPT]
 #       starts host1..hostN under DIR and writes DIR/inventory.ini
@@ -22,8 +24,30 @@ self=$(readlink -f "$0")
 
 # Why hosts cannot run on this machine; nothing when they can.
 impossible() {
-  mountpoint -q / ||
-    echo "/ is not a mount point (a chroot?): unshare cannot make a host's mounts private, and nsenter (Ansible's connection) would run its commands in the machine's real root, not the chroot"
+  if [ "$(id -u)" != 0 ]; then
+    echo "making a host's namespaces needs root"
+  elif ! unshare --mount --pid --net --uts --ipc --fork --propagation unchanged true 2>/dev/null; then
+    echo "unshare cannot make PID, mount, network, UTS and IPC namespaces here (no CAP_SYS_ADMIN?)"
+  elif ! in_real_root && ! command -v python3 >/dev/null; then
+    echo "/ is a chroot, and own-root.py, which gives each host the chroot as its root, needs python3"
+  fi
+}
+
+# Whether / is the root of this mount namespace rather than a chroot.
+in_real_root() {
+  mountpoint -q /
+}
+
+# unshare and what it runs first, so that the host's init has private
+# mounts and a /proc of its own, and nsenter lands in this root.
+host_unshare() {
+  local common=(--pid --mount --net --uts --ipc --fork)
+  if in_real_root; then
+    exec unshare "${common[@]}" --mount-proc --propagation private "$@"
+  else
+    exec unshare "${common[@]}" --propagation unchanged \
+      python3 "$(dirname "$self")/own-root.py" "$@"
+  fi
 }
 
 # The init of a host, PID 1 of its namespaces: it makes the host, then
@@ -89,9 +113,7 @@ up() {
     local dir=$top/host$i
     mkdir -p "$dir"
     rm -f "$dir/state"
-    HOST_INDEX=$i setsid unshare --pid --mount --net --uts --ipc --fork \
-      --mount-proc --propagation private \
-      bash "$self" __boot "$dir" "host$i" "$serve" "$script" \
+    HOST_INDEX=$i setsid bash "$self" __unshare bash "$self" __boot "$dir" "host$i" "$serve" "$script" \
       </dev/null >"$dir/init.log" 2>&1 &
     echo $! >"$dir/unshare.pid"
   done
@@ -147,6 +169,7 @@ stop() {
 
 case ${1:-} in
 __boot) shift; boot "$@" ;;
+__unshare) shift; host_unshare "$@" ;;
 up) shift; up "$@" ;;
 down)
   for dir in "$2"/host*/; do stop "${dir%/}"; done
