@@ -207,7 +207,9 @@ untouched() {
 
 # jail_up: a chroot whose root is a plain directory of a tmpfs, not a mount
 # point, like fresh-machine.sh's; the system in it is the machine's, bound
-# read-only, and fleet/sim is copied to /sim.
+# read-only, and fleet/sim is copied to /sim.  Its /dev is a tmpfs with a
+# few nodes, not the machine's: whatever removes the test's directory
+# while the jail is still mounted can remove nothing of the machine.
 jail_up() {
   JAIL_TOP=$W/jail-top
   JAIL=$JAIL_TOP/jail
@@ -221,7 +223,11 @@ jail_up() {
     [ ! -L "/$d" ] || ln -s "$(readlink "/$d")" "$JAIL/$d"
   done
   mount -t proc proc "$JAIL/proc"
-  mount --rbind /dev "$JAIL/dev"
+  mount -t tmpfs -o mode=755 jail-dev "$JAIL/dev"
+  mknod -m 666 "$JAIL/dev/null" c 1 3
+  mknod -m 666 "$JAIL/dev/zero" c 1 5
+  mknod -m 666 "$JAIL/dev/urandom" c 1 9
+  ln -s /proc/self/fd "$JAIL/dev/fd"
   cp -a "$FLEET/sim" "$JAIL/sim"
   echo "the chroot's own file" >"$JAIL/marker"
 }
