@@ -56,7 +56,7 @@ p = procs[0]
 assert set(p) >= {"pid", "name", "libraries", "patches"}, p
 assert p["pid"] == int(pid) and isinstance(p["pid"], int), p
 assert p["name"] == "demo_target", p
-assert p["libraries"] == [{"path": lib, "build_id": bid}], p["libraries"]
+assert p["libraries"] == [{"path": lib, "soname": "libdemo.so.1", "build_id": bid}], p["libraries"]
 pats = p["patches"]
 assert [x["container"] for x in pats] == [c1, c2], pats
 assert [x["id"] for x in pats] == [id1, id2], pats

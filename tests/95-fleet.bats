@@ -48,7 +48,8 @@ every_monitor_ran() {
   assert_success
   for i in 1 2 3 4; do
     run in_host "$i" zypper -n lr -d
-    assert_output --regexp "livepatches .* Yes .* \(r \) Yes"
+    # Both checks: the metadata's signature and each package's.
+    assert_output --regexp "livepatches .* Yes .* \(rp\) Yes"
     run host_file "$i" /etc/ulp/ulp.conf
     assert_output --partial "require_signature = yes"
     # ulp is installed, the livepatch package is not pulled in by it.
@@ -87,6 +88,7 @@ every_monitor_ran() {
     assert_output "package demo-livepatches is not installed"
     run in_host "$i" ulp patches --json
     refute_output --partial '"container"'
+    [ "$(report_of host$i counts.reverted)" = 2 ]
   done
 }
 
@@ -135,7 +137,7 @@ untouched() {
   untouched 1 2 3 4
 }
 
-@test "repository metadata not signed by the repository key: the canary refuses it, the rollout halts, nothing is installed anywhere" {
+@test "metadata not signed by the repository key, then a package not signed by the vendor under signed metadata: the canary refuses each, the rollout halts, nothing is installed anywhere" {
   NHOSTS=4
   hosts_up 4
   play configure.yml
@@ -149,6 +151,22 @@ untouched() {
   [ "$(report_of host1 outcome)" = failed ]
   run report_of host1 reason
   assert_output --partial "Signature verification failed for repomd.xml"
+  for i in 2 3 4; do
+    [ "$(report_of host$i outcome)" = "not reached" ]
+  done
+  untouched 1 2 3 4
+  # The repository key signs that metadata (publish-repo would refuse the
+  # package): each package's own signature is still demanded.
+  gpg --batch --local-user repo@fleet.test --armor --detach-sign "$REPO/repodata/repomd.xml"
+  run "$FLEET/bin/publish-repo" repo@fleet.test "$GNUPGHOME/packages.asc" "$REPO" "$BATS_FILE_TMPDIR"/signed/ulp-*.rpm
+  assert_failure
+  assert_output --partial "$REPO/demo-livepatches-1-1.x86_64.rpm: not signed with the vendor's key"
+  rollout -e livepatch_package=demo-livepatches -e livepatch_version=1-1
+  assert_failure
+  [ "$(report_of host1 outcome)" = failed ]
+  run report_of host1 reason
+  assert_output --regexp "^Install demo-livepatches 1-1: .*(not signed|[Ss]ignature)"
+  refute_output --partial "repomd.xml"
   for i in 2 3 4; do
     [ "$(report_of host$i outcome)" = "not reached" ]
   done
@@ -181,8 +199,9 @@ untouched() {
   untouched 2 3 4
 }
 
-@test "an unreachable host is reported; the policy decides whether the rest go on" {
+@test "an unreachable host is reported; the policy decides whether the rest go on; a process that opted out is reported skipped, not failed" {
   NHOSTS=4
+  export FLEET_OPTED_OUT_HOST=3
   hosts_up 4
   play configure.yml
   assert_success
@@ -201,20 +220,29 @@ untouched() {
   [ "$(report_of host2 outcome)" = unreachable ]
   for i in 1 3 4; do
     [ "$(report_of host$i outcome)" = ok ]
-    [ "$(report_of host$i counts.patched)" = 2 ]
   done
+  [ "$(report_of host1 counts.patched)" = 2 ]
+  [ "$(report_of host4 counts.patched)" = 2 ]
+  [ "$(report_of host3 counts.patched)" = 1 ]
+  [ "$(report_of host3 counts.skipped)" = 1 ]
+  run cat "$W/report/fleet-report.txt"
+  assert_line --regexp "^  monitor \(pid [0-9]+, libdemo-1.0-1.x86_64\): skipped \(SKIPPED .*it opted out \(LIBPULP_DISABLE_ON_USERS: root\)\)$"
+  [ "$(monitor_log 3 2)" = "original v1" ]
 }
 
-# jail_up: a chroot whose root is a plain directory of a tmpfs, not a mount
-# point, like fresh-machine.sh's; the system in it is the machine's, bound
-# read-only, and fleet/sim is copied to /sim.  Its /dev is a tmpfs with a
-# few nodes, not the machine's: whatever removes the test's directory
-# while the jail is still mounted can remove nothing of the machine.
+# jail_up [mounted]: a chroot like fresh-machine.sh's, whose root is a plain
+# directory of a tmpfs, not a mount point (with "mounted": a mount point);
+# the system in it is the machine's, bound read-only, and fleet/sim is
+# copied to /sim.  Its /dev is a tmpfs with a few nodes, not the machine's:
+# whatever removes the test's directory while the jail is still mounted
+# can remove nothing of the machine.
 jail_up() {
   JAIL_TOP=$W/jail-top
   JAIL=$JAIL_TOP/jail
   mkdir -p "$JAIL_TOP"
   mount -t tmpfs jail "$JAIL_TOP"
+  mkdir -p "$JAIL"
+  [ "${1:-}" != mounted ] || mount -t tmpfs jail-root "$JAIL"
   mkdir -p "$JAIL"/{usr,etc,var,root,proc,dev,run,tmp,hosts}
   for d in usr etc var root; do
     mount --bind -o ro "/$d" "$JAIL/$d"
@@ -236,30 +264,48 @@ jail_up() {
 # before Bats removes the test's directory.
 jail_down() {
   [ -n "${JAIL_TOP:-}" ] || return 0
-  chroot "$JAIL" /sim/hosts.sh down /hosts 2>/dev/null || true
+  local rc=0
+  [ ! -x "$JAIL/sim/hosts.sh" ] || chroot "$JAIL" /sim/hosts.sh down /hosts || rc=1
   umount -l "$JAIL_TOP"
+  JAIL_TOP=
+  return $rc
 }
 
-@test "inside a chroot (/ not a mount point), a host's root is the chroot: nsenter lands in it, and its mounts stay in the host" {
-  jail_up
-  run chroot "$JAIL" mountpoint /
-  assert_failure
-  run chroot "$JAIL" /sim/hosts.sh up /hosts 2
-  assert_success
+# jail_hosts_checked: two hosts started inside the jail; Ansible's
+# connection lands in the jail, with the host's name, its own /usr and
+# /proc, and the machine's mounts stay as they were.
+jail_hosts_checked() {
   local pid machine_mounts
   machine_mounts=$(cat /proc/self/mountinfo)
+  run chroot "$JAIL" /sim/hosts.sh up /hosts 2
+  assert_success
   for i in 1 2; do
     pid=$(cat "$JAIL/hosts/host$i/pid")
-    # Where Ansible's connection lands: the chroot, with the host's name.
     run nsenter --mount --uts --pid --target "$pid" sh -c 'cat /marker; hostname; mountpoint /'
     assert_success
     assert_output "the chroot's own file
 host$i
 / is a mountpoint"
-    # The host's own /usr overlay and /proc are there and only there.
     run nsenter --mount --pid --target "$pid" sh -c 'stat -f -c %T /usr; ps -e -o pid= | sort -n | head -n 1'
     assert_output --regexp "^overlayfs"$'\n'" *1$"
   done
-  # The machine's mounts are as they were.
   [ "$(cat /proc/self/mountinfo)" = "$machine_mounts" ]
+  run chroot "$JAIL" /sim/hosts.sh down /hosts
+  assert_success
+  for i in 1 2; do
+    ! kill -0 "$(cat "$JAIL/hosts/host$i/pid")" 2>/dev/null
+  done
+  [ "$(cat /proc/self/mountinfo)" = "$machine_mounts" ]
+}
+
+@test "inside a chroot, its root a mount point or not, a host's root is the chroot: nsenter lands in it, and its mounts stay in the host" {
+  jail_up
+  run chroot "$JAIL" mountpoint /
+  assert_output "/ is not a mountpoint"
+  jail_hosts_checked
+  jail_down
+  jail_up mounted
+  run chroot "$JAIL" mountpoint /
+  assert_output "/ is a mountpoint"
+  jail_hosts_checked
 }

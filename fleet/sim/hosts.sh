@@ -4,10 +4,10 @@
 # namespaces (unshare), so its own process numbers, hostname and a network
 # with only lo; overlays on /usr, /etc, /var and /root give it its own rpm
 # database, zypper configuration, /etc/ulp and installed files, while the
-# machine's own stay untouched; /run is a tmpfs of its own.  Inside a
-# chroot each host first makes the chroot its root (own-root.py).  Ansible
-# reaches a host through the community.docker.nsenter connection
-# (ansible_nsenter_pid: its init).
+# machine's own stay untouched; /run is a tmpfs of its own.  Each host's
+# init first makes its root, a chroot included, the root of its mount
+# namespace (own-root.py).  Ansible reaches a host through the
+# community.docker.nsenter connection (ansible_nsenter_pid: its init).
 #
 #   hosts.sh up DIR N [--serve REPO] [--boot SCRIPT]
 #       starts host1..hostN under DIR and writes DIR/inventory.ini
@@ -28,26 +28,17 @@ impossible() {
     echo "making a host's namespaces needs root"
   elif ! unshare --mount --pid --net --uts --ipc --fork --propagation unchanged true 2>/dev/null; then
     echo "unshare cannot make PID, mount, network, UTS and IPC namespaces here (no CAP_SYS_ADMIN?)"
-  elif ! in_real_root && ! command -v python3 >/dev/null; then
-    echo "/ is a chroot, and own-root.py, which gives each host the chroot as its root, needs python3"
+  elif ! command -v python3 >/dev/null; then
+    echo "own-root.py, which gives each host its root and mounts, needs python3"
   fi
 }
 
-# Whether / is the root of this mount namespace rather than a chroot.
-in_real_root() {
-  mountpoint -q /
-}
-
-# unshare and what it runs first, so that the host's init has private
-# mounts and a /proc of its own, and nsenter lands in this root.
+# unshare and what it runs first (own-root.py), so that the host's init
+# has private mounts and a /proc of its own, and nsenter lands in this
+# root, a chroot included.
 host_unshare() {
-  local common=(--pid --mount --net --uts --ipc --fork)
-  if in_real_root; then
-    exec unshare "${common[@]}" --mount-proc --propagation private "$@"
-  else
-    exec unshare "${common[@]}" --propagation unchanged \
-      python3 "$(dirname "$self")/own-root.py" "$@"
-  fi
+  exec unshare --pid --mount --net --uts --ipc --fork --propagation unchanged \
+    python3 "$(dirname "$self")/own-root.py" "$@"
 }
 
 # The init of a host, PID 1 of its namespaces: it makes the host, then
@@ -159,6 +150,10 @@ stop() {
   local dir=$1
   local pid
   pid=$(cat "$dir/pid" 2>/dev/null) || return 0
+  [ "$(cat "$dir/state" 2>/dev/null)" != down ] || return 0
+  # Only while that PID is still a host's init, not a number reused since.
+  grep -q "^NSpid:.*[[:space:]]1$" "/proc/$pid/status" 2>/dev/null ||
+    { echo down >"$dir/state"; return 0; }
   kill -KILL "$pid" 2>/dev/null || true
   for _ in $(seq 100); do
     kill -0 "$pid" 2>/dev/null || break

@@ -1,22 +1,23 @@
 #!/usr/bin/python3
-"""own-root.py CMD...: runs CMD with the current chroot as the root of
-its mount namespace.
+"""own-root.py CMD...: runs CMD with its root, the machine's or a chroot,
+as the root of its mount namespace, every mount private, and a /proc of
+its own PID namespace.
 
-A host's init runs this first when the machine's tests run inside a chroot
-(as in a fresh-machine build root).  There / is a directory, not a mount:
-mounts cannot be made private, and nsenter (Ansible's connection) would
-land in the namespace's root, the machine's real /, not in the chroot.
+A host's init runs this first.  Inside a chroot (as in a fresh-machine
+build root) the process's root is not its mount namespace's root, and
+nsenter (Ansible's connection) lands in the namespace's root: the
+machine's real /, not the chroot.
 
 Called as PID 1 of a fresh mount and PID namespace (unshare --mount
---propagation unchanged --pid --fork), it steps out of the chroot by
-entering its own mount namespace, which resets the root, makes every mount
-of the namespace private, binds the chroot directory onto itself and
-pivots into it, detaches the old root, mounts a /proc for the new PID
-namespace and execs CMD.  Nothing leaves the namespace: the machine's
-mounts are untouched, and the namespace dies with its init.  It is done in
-one process (ctypes, no exec in between) because between entering the
-namespace and the pivot only the machine's root is visible, whose programs
-are not the chroot's.
+--propagation unchanged --pid --fork), it enters its own mount namespace,
+which puts it at the namespace's root, and makes every mount there
+private.  If its root was something else (a chroot), it binds that
+directory onto itself, pivots into it and detaches the old root.  Then it
+mounts a /proc for the new PID namespace and execs CMD.  Nothing leaves
+the namespace: the machine's mounts are untouched, and the namespace dies
+with its init.  It is done in one process (ctypes, no exec in between)
+because between entering the namespace and the pivot only the machine's
+root is visible, whose programs are not the chroot's.
 """
 import ctypes
 import os
@@ -41,19 +42,27 @@ def call(what, ret):
 def main(argv):
     if len(argv) < 2:
         sys.exit("usage: own-root.py CMD [ARG...]")
-    chroot_dir = os.open("/", os.O_RDONLY | os.O_DIRECTORY)
+    # Run anywhere else, it would change the machine's own mounts.
+    if os.getpid() != 1:
+        sys.exit("own-root.py: not PID 1 of a new PID namespace; run it "
+                 "under unshare --mount --pid --fork")
+    my_root = os.open("/", os.O_RDONLY | os.O_DIRECTORY)
     own_ns = os.open("/proc/self/ns/mnt", os.O_RDONLY)
     call("entering its own mount namespace", libc.setns(own_ns, CLONE_NEWNS))
-    # Now at the namespace's root; the chroot is reached by its real path.
-    real = os.readlink(f"/proc/self/fd/{chroot_dir}").encode()
     call("making the mounts private",
          libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None))
-    call("binding the chroot onto itself",
-         libc.mount(real, real, None, MS_BIND | MS_REC, None))
-    os.chdir(real)
-    call("pivot_root into the chroot", libc.syscall(SYS_PIVOT_ROOT, b".", b"."))
-    call("detaching the old root", libc.umount2(b".", MNT_DETACH))
+    if not os.path.samestat(os.fstat(my_root), os.stat("/")):
+        # A chroot, reached from the namespace's root by its real path.
+        real = os.readlink(f"/proc/self/fd/{my_root}").encode()
+        call("binding the chroot onto itself",
+             libc.mount(real, real, None, MS_BIND | MS_REC, None))
+        os.chdir(real)
+        call("pivot_root into the chroot",
+             libc.syscall(SYS_PIVOT_ROOT, b".", b"."))
+        call("detaching the old root", libc.umount2(b".", MNT_DETACH))
     os.chdir("/")
+    os.close(my_root)
+    os.close(own_ns)
     call("mounting /proc", libc.mount(b"proc", b"/proc", b"proc", 0, None))
     os.execvp(argv[1], argv[1:])
 

@@ -255,6 +255,8 @@ fill_library (const struct ulp_mapping *m, const struct elf_facts *f,
               struct ulp_library *lib)
 {
   lib->path = m->path;
+  /* Facts of a file that could not be opened are not kept: no pointer.  */
+  lib->soname = f->opened ? f->soname : "";
   lib->base = load_bias (m, f);
   lib->start = m->start;
   memcpy (lib->build_id, f->build_id, f->build_id_len);

@@ -35,8 +35,9 @@ struct ulp_process
 struct ulp_library
 {
   const char *path;
-  uint64_t base;  /* where its address 0 is: offsets in it are from here */
-  uint64_t start; /* its first mapping */
+  const char *soname; /* DT_SONAME, or "" */
+  uint64_t base;      /* where its address 0 is: offsets in it are from here */
+  uint64_t start;     /* its first mapping */
   uint8_t build_id[ULP_BUILD_ID_MAX];
   size_t build_id_len;
   size_t patchable; /* number of patchable function entries */

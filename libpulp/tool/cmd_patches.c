@@ -168,6 +168,10 @@ print_library (const struct ulp_library *lib, void *ctx)
   }
   printf ("%s{\"path\":", l->first_library ? "" : ",");
   json_string (lib->path);
+  if (lib->soname[0]) {
+    printf (",\"soname\":");
+    json_string (lib->soname);
+  }
   printf (",\"build_id\":\"%s\"", hex);
   if (e) {
     printf (",\"package\":");

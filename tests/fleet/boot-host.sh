@@ -7,13 +7,17 @@
 # nothing preloaded, logging which code they run to /var/log/monitor-N.log.
 # FLEET_TRACED_HOST=I: host I's first monitor is held by a debugger-like
 # tracer, so no live patch can reach it.
+# FLEET_OPTED_OUT_HOST=I: host I's second monitor opts out of live patching
+# (LIBPULP_DISABLE_ON_USERS=root in its environment).
 set -euo pipefail
 : "${FLEET_PACKAGES:?}" "${FLEET_MONITOR:?}" "${FLEET_TRACER:?}"
 release=$(((HOST_INDEX - 1) % 2 + 1))
 rpm -i --quiet "$FLEET_PACKAGES"/test-base-1-1.noarch.rpm \
   "$FLEET_PACKAGES/libdemo-1.0-$release.x86_64.rpm" 2>&1 | grep -v 'Alien\|know what' || true
 for j in $(seq "${FLEET_MONITORS:-2}"); do
-  LD_LIBRARY_PATH=/usr/lib64 setsid "$FLEET_MONITOR" "/var/log/monitor-$j.log" "${FLEET_MONITOR_US:-1000}" \
+  opt_out=()
+  [ "$HOST_INDEX:$j" != "${FLEET_OPTED_OUT_HOST:-}:2" ] || opt_out=(LIBPULP_DISABLE_ON_USERS=root)
+  env "${opt_out[@]}" LD_LIBRARY_PATH=/usr/lib64 setsid "$FLEET_MONITOR" "/var/log/monitor-$j.log" "${FLEET_MONITOR_US:-1000}" \
     </dev/null >/dev/null 2>&1 &
   echo $! >"/var/log/monitor-$j.pid"
 done

@@ -9,8 +9,12 @@ description:
     --json)), and the lines the rpm plugin wrote to the ulp log during the
     transaction.
   - With I(state=present), every process that runs a build one of the
-    package's containers covers must have that container's patch; with
-    I(state=absent), no process may keep a patch of the package.
+    package's containers covers must have that container's patch, unless
+    the host's policy left it out (C(exclude), C(exclude_cgroup) in
+    C(/etc/ulp/ulp.conf), or the process opted out): that one is reported
+    C(skipped) with the reason. With I(state=absent), no process may keep a
+    patch of the package; the processes the transaction reverted are
+    reported C(reverted).
   - Fails, naming each process and the plugin's reason, when that does not
     hold. Builds of the target library that no container covers are
     listed, not failed.
@@ -21,7 +25,7 @@ options:
   since: {description: UTC time (YYYY-MM-DDTHH:MM:SSZ) of the transaction's start; older log lines are ignored., type: str}
   log: {description: The ulp log., default: /var/log/ulp.log, type: path}
   nevra: {description: The package's NEVRA before the transaction (its log lines after a removal)., type: str}
-  targets: {description: Library sonames whose patches must be gone (state=absent); default all of the package's., type: list, elements: str}
+  targets: {description: Library sonames whose patches must also be gone (state=absent)., type: list, elements: str}
 """
 import json
 import os
@@ -30,6 +34,8 @@ import re
 from ansible.module_utils.basic import AnsibleModule
 
 PROCESS_LINE = re.compile(r"^(?P<name>.*) \(pid (?P<pid>\d+)[,)].*?: (?P<outcome>SUCCESS|SKIPPED|FAILED)(?P<rest>.*)$")
+# The plugin's reasons for leaving a process out by the host's own choice.
+POLICY_SKIP = re.compile(r"^SKIPPED.*(excluded by |it opted out )")
 SUMMARY_LINE = re.compile(r"^(patched|reverted) \d+, skipped \d+, failed \d+$")
 
 
@@ -100,7 +106,7 @@ def verify_present(procs, conts, reasons):
         applied = set(x.get("id") for x in p.get("patches", []))
         for lib in p.get("libraries", []):
             covering = by_build.get(lib.get("build_id"))
-            soname = os.path.basename(lib.get("path", ""))
+            soname = lib.get("soname") or os.path.basename(lib.get("path", ""))
             if not covering and soname not in targets:
                 continue
             row = {"pid": p["pid"], "name": p["name"], "library": lib.get("path"), "build_id": lib.get("build_id"),
@@ -112,6 +118,9 @@ def verify_present(procs, conts, reasons):
                 u["pids"].append(p["pid"])
             elif covering["patch_id"] in applied:
                 row["status"] = "patched"
+                row["container"] = covering["path"]
+            elif POLICY_SKIP.match(reasons.get(p["pid"]) or ""):
+                row["status"] = "skipped"
                 row["container"] = covering["path"]
             else:
                 row["status"] = "not patched"
@@ -129,6 +138,9 @@ def verify_absent(procs, package, targets, reasons):
     for p in procs:
         left = [x for x in p.get("patches", []) if marker in x.get("container", "") or x.get("target") in targets]
         if not left:
+            if p["pid"] in reasons:
+                rows.append({"pid": p["pid"], "name": p["name"], "report": reasons[p["pid"]],
+                             "status": "reverted" if reasons[p["pid"]].startswith("SUCCESS") else "not patched"})
             continue
         rows.append({"pid": p["pid"], "name": p["name"], "status": "still patched",
                      "patches": [x.get("container") for x in left], "report": reasons.get(p["pid"])})
