@@ -230,6 +230,35 @@ untouched() {
   [ "$(monitor_log 3 2)" = "original v1" ]
 }
 
+@test "a probe that fails on the canary: downgraded back to the version it had, verified, the later waves untouched" {
+  NHOSTS=2
+  hosts_up 2
+  play configure.yml
+  assert_success
+  rollout -e livepatch_package=demo-livepatches -e livepatch_version=1-1 \
+    -e "livepatch_probe='grep -q \"livepatch 1\" /var/log/monitor-1.log'"
+  assert_success
+  rollout -e livepatch_package=demo-livepatches -e livepatch_version=2-1 \
+    -e "livepatch_probe='echo probe says no >&2; exit 3'"
+  assert_failure
+  [ "$(report_of host1 outcome)" = failed ]
+  [ "$(report_of host1 before)" = 1-1 ]
+  [ "$(report_of host1 installed)" = 1-1 ]
+  [ "$(report_of host1 rolled_back)" = True ]
+  [ "$(report_of host1 rollback_verified)" = True ]
+  [ "$(report_of host1 counts.patched)" = 2 ]
+  run report_of host1 reason
+  assert_output --regexp "^Probe: .* / probe says no$"
+  [ "$(report_of host2 outcome)" = "not reached" ]
+  run cat "$W/report/fleet-report.txt"
+  assert_line "host1: failed demo-livepatches 1-1, rolled back to 1-1"
+  # The canary ran v2 for a moment, then v1 again; host2 stayed on v1.
+  [ "$(monitor_log 1 1 | tr '\n' ' ')" = "original v1 livepatch 1 livepatch 2 livepatch 1 " ]
+  [ "$(monitor_log 2 1 | tr '\n' ' ')" = "original v2 livepatch 1 " ]
+  run in_host 2 rpm -q demo-livepatches
+  assert_output "demo-livepatches-1-1.x86_64"
+}
+
 # jail_up [mounted]: a chroot like fresh-machine.sh's, whose root is a plain
 # directory of a tmpfs, not a mount point (with "mounted": a mount point);
 # the system in it is the machine's, bound read-only, and fleet/sim is
