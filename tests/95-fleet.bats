@@ -42,10 +42,7 @@ every_monitor_ran() {
 }
 
 @test "4 hosts: configured through zypper with signatures enforced, v1 then v2 rolled out in waves, then removed; every process verified" {
-  NHOSTS=4
-  hosts_up 4
-  play configure.yml
-  assert_success
+  configured_hosts 4
   for i in 1 2 3 4; do
     run in_host "$i" zypper -n lr -d
     # Both checks: the metadata's signature and each package's.
@@ -120,10 +117,7 @@ untouched() {
   rm -rf "$REPO"/repodata*
   createrepo_c -q "$REPO"
   gpg --batch --local-user repo@fleet.test --armor --detach-sign "$REPO/repodata/repomd.xml"
-  NHOSTS=4
-  hosts_up 4
-  play configure.yml
-  assert_success
+  configured_hosts 4
   # All hosts in one wave, so that each tries (a wave that fails whole
   # ends a rollout whatever the policy).
   rollout -e livepatch_package=demo-livepatches -e livepatch_version=1-1 \
@@ -138,10 +132,7 @@ untouched() {
 }
 
 @test "metadata not signed by the repository key, then a package not signed by the vendor under signed metadata: the canary refuses each, the rollout halts, nothing is installed anywhere" {
-  NHOSTS=4
-  hosts_up 4
-  play configure.yml
-  assert_success
+  configured_hosts 4
   # Someone with write access to the server, not the key, adds a package.
   cp "$PKG"/root/good/demo-livepatches-1-1.x86_64.rpm "$REPO/"
   rm -rf "$REPO"/repodata*
@@ -174,11 +165,8 @@ untouched() {
 }
 
 @test "a canary whose verification fails: rolled back, the later waves untouched, the report names the process and why" {
-  NHOSTS=4
   export FLEET_TRACED_HOST=1
-  hosts_up 4
-  play configure.yml
-  assert_success
+  configured_hosts 4
   rollout -e livepatch_package=demo-livepatches -e livepatch_version=1-1
   assert_failure
   [ "$(report_of host1 outcome)" = failed ]
@@ -200,11 +188,8 @@ untouched() {
 }
 
 @test "an unreachable host is reported; the policy decides whether the rest go on; a process that opted out is reported skipped, not failed" {
-  NHOSTS=4
   export FLEET_OPTED_OUT_HOST=3
-  hosts_up 4
-  play configure.yml
-  assert_success
+  configured_hosts 4
   "$FLEET/sim/hosts.sh" stop "$HOSTS" 2
   rollout -e livepatch_package=demo-livepatches -e livepatch_version=1-1
   assert_failure
@@ -231,10 +216,7 @@ untouched() {
 }
 
 @test "a probe that fails on the canary: downgraded back to the version it had, verified, the later waves untouched" {
-  NHOSTS=2
-  hosts_up 2
-  play configure.yml
-  assert_success
+  configured_hosts 2
   rollout -e livepatch_package=demo-livepatches -e livepatch_version=1-1 \
     -e "livepatch_probe='grep -q \"livepatch 1\" /var/log/monitor-1.log'"
   assert_success

@@ -36,6 +36,14 @@ hosts_up() {
   fleet_hosts_up "$W" "$1" "$REPO"
 }
 
+# configured_hosts N: N hosts up ($NHOSTS) and configured by configure.yml.
+configured_hosts() {
+  NHOSTS=$1
+  hosts_up "$1"
+  play configure.yml
+  assert_success
+}
+
 hosts_down() {
   [ -z "${HOSTS:-}" ] || "$FLEET/sim/hosts.sh" down "$HOSTS"
 }
