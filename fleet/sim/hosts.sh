@@ -33,12 +33,9 @@ impossible() {
   fi
 }
 
-# unshare and what it runs first (own-root.py), so that the host's init
-# has private mounts and a /proc of its own, and nsenter lands in this
-# root, a chroot included.
-host_unshare() {
-  exec unshare --pid --mount --net --uts --ipc --fork --propagation unchanged \
-    python3 "$(dirname "$self")/own-root.py" "$@"
+# Whether PID is PID 1 of a namespace of its own: a host's init.
+is_host_init() {
+  grep -q "^NSpid:.*[[:space:]]1$" "/proc/$1/status" 2>/dev/null
 }
 
 # The init of a host, PID 1 of its namespaces: it makes the host, then
@@ -104,7 +101,11 @@ up() {
     local dir=$top/host$i
     mkdir -p "$dir"
     rm -f "$dir/state"
-    HOST_INDEX=$i setsid bash "$self" __unshare bash "$self" __boot "$dir" "host$i" "$serve" "$script" \
+    # own-root.py first: private mounts, a /proc of its own, and nsenter
+    # landing in this root, a chroot included.
+    HOST_INDEX=$i setsid unshare --pid --mount --net --uts --ipc --fork \
+      --propagation unchanged python3 "$(dirname "$self")/own-root.py" \
+      bash "$self" __boot "$dir" "host$i" "$serve" "$script" \
       </dev/null >"$dir/init.log" 2>&1 &
     echo $! >"$dir/unshare.pid"
   done
@@ -137,7 +138,7 @@ init_pid() {
   parent=$(cat "$1/unshare.pid")
   for _ in $(seq 200); do
     child=$(pgrep -P "$parent" | head -n 1) || true
-    if [ -n "$child" ] && grep -q "^NSpid:.*[[:space:]]1$" "/proc/$child/status"; then
+    if [ -n "$child" ] && is_host_init "$child"; then
       echo "$child"
       return 0
     fi
@@ -152,8 +153,7 @@ stop() {
   pid=$(cat "$dir/pid" 2>/dev/null) || return 0
   [ "$(cat "$dir/state" 2>/dev/null)" != down ] || return 0
   # Only while that PID is still a host's init, not a number reused since.
-  grep -q "^NSpid:.*[[:space:]]1$" "/proc/$pid/status" 2>/dev/null ||
-    { echo down >"$dir/state"; return 0; }
+  is_host_init "$pid" || { echo down >"$dir/state"; return 0; }
   kill -KILL "$pid" 2>/dev/null || true
   for _ in $(seq 100); do
     kill -0 "$pid" 2>/dev/null || break
@@ -164,7 +164,6 @@ stop() {
 
 case ${1:-} in
 __boot) shift; boot "$@" ;;
-__unshare) shift; host_unshare "$@" ;;
 up) shift; up "$@" ;;
 down)
   for dir in "$2"/host*/; do stop "${dir%/}"; done
